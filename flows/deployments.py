@@ -1,0 +1,40 @@
+"""Schedules: the daily deployment on cron after the close, and a manual backfill deployment."""
+
+from __future__ import annotations
+
+from prefect import serve
+from prefect.schedules import Cron
+
+from flows.backfill import backfill_flow
+from flows.daily import daily_flow
+
+DAILY_CRON = "30 16 * * 1-5"  # 16:30 New York, after the 16:00 close and CBOE's index files
+TIMEZONE = "America/New_York"
+
+
+def deployments(source: str = "live", db_path: str | None = None, config_path: str | None = None):
+    """The deployments ``condorcap serve`` serves (built, not yet registered)."""
+    daily = daily_flow.to_deployment(
+        name="daily",
+        schedules=[Cron(DAILY_CRON, timezone=TIMEZONE)],
+        parameters={
+            "as_of": "today",
+            "source": source,
+            "db_path": db_path,
+            "config_path": config_path,
+        },
+        description="Ingest, validate, signals and sizing for today's session (skips NYSE holidays).",
+        tags=["condorcap"],
+    )
+    backfill = backfill_flow.to_deployment(
+        name="backfill",
+        parameters={"db_path": db_path},
+        description="The daily method over a range of sessions (run it manually).",
+        tags=["condorcap"],
+    )
+    return [daily, backfill]
+
+
+def serve_all(source: str = "live", db_path: str | None = None, config_path: str | None = None) -> None:
+    """Register the deployments with the Prefect API and run them from this process."""
+    serve(*deployments(source, db_path, config_path))

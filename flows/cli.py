@@ -21,7 +21,8 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
-console = Console()
+# a pipe or CI log gets a wide fixed width rather than rich's 80 columns
+console = Console(width=None if sys.stdout.isatty() else 140)
 
 DbOption = Annotated[
     Path | None,

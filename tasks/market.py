@@ -1,0 +1,112 @@
+"""Point-in-time market state: the daily closes and rates the pricing needs, per session.
+
+Everything downstream of the signals (the modelled history, betas, sizing) reads the
+market through :func:`market_frame`, so the point-in-time rule lives in one place:
+a session's row holds only values whose ``available_at`` is on or before it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from tasks import calendar
+from tasks.pricing import rate_from_tbill
+from tasks.surface import VolTerm
+
+MARKET_SERIES = ("spx", "vix9d", "vix", "vix3m", "vix6m", "vvix", "tbill_3m")
+# VIX9D and VIX6M only shape the surface when fresh for the session (SPEC §3.1); the
+# rate is carried forward over its publication lag (and the odd missing print) for a week
+RATE_CARRY_SESSIONS = 5
+
+
+@dataclass(frozen=True)
+class MarketContext:
+    """The market as known at one session's close."""
+
+    as_of: pd.Timestamp
+    spot: float  # SPX close
+    term: VolTerm  # VIX9D/VIX/VIX3M/VIX6M closes (NaN where not fresh)
+    vvix: float  # NaN when not fresh
+    tbill_pct: float  # 3-month T-bill, percent, discount basis
+    risk_free: float  # ln(1 + y/100), SPEC §0
+
+    @property
+    def vix(self) -> float:
+        return float(self.term.vix)
+
+
+def market_frame(obs: pd.DataFrame, sessions: pd.DatetimeIndex | None = None) -> pd.DataFrame:
+    """One row per session: ``spx, vix9d, vix, vix3m, vix6m, vvix, tbill_3m, r``.
+
+    Daily closes appear only on their own session (NaN when the index did not print
+    that day, which makes optional knots drop out of the surface). The T-bill rate is
+    the latest print *available* by the session, carried at most
+    :data:`RATE_CARRY_SESSIONS` sessions. Revisions: the latest vintage available by
+    the session's close (for daily market series there are none in practice).
+    """
+    obs = obs[obs["series_id"].isin(MARKET_SERIES)]
+    if sessions is None:
+        spx = obs.loc[obs["series_id"] == "spx", "date"]
+        if spx.empty:
+            raise ValueError("no SPX closes in the observations")
+        sessions = calendar.sessions(spx.min(), obs["available_at"].max())
+    sessions = pd.DatetimeIndex(sessions)
+    frame = pd.DataFrame(index=sessions)
+    frame.index.name = "as_of"
+    for sid in MARKET_SERIES:
+        rows = obs[obs["series_id"] == sid].sort_values(["date", "available_at"])
+        # the latest vintage per date (a later available_at supersedes, from its own session)
+        rows = rows.drop_duplicates("date", keep="last")
+        if sid == "tbill_3m":
+            known = rows.dropna(subset=["value"]).sort_values("available_at")
+            picked = pd.merge_asof(
+                pd.DataFrame({"as_of": sessions}),
+                known[["available_at", "value", "date"]].rename(columns={"available_at": "as_of"}),
+                on="as_of",
+                direction="backward",
+            )
+            age = _session_age(picked["date"], sessions)
+            frame[sid] = np.where(age <= RATE_CARRY_SESSIONS, picked["value"], np.nan)
+        else:
+            s = rows.set_index("date")["value"]
+            ok = rows.set_index("date")["available_at"] <= rows.set_index("date").index
+            frame[sid] = s[ok].reindex(sessions).to_numpy()
+    frame["r"] = rate_from_tbill(frame["tbill_3m"].to_numpy())
+    return frame
+
+
+def _session_age(dates: pd.Series, sessions: pd.DatetimeIndex) -> np.ndarray:
+    all_sessions = calendar.sessions(calendar.CALENDAR_START, sessions.max())
+    d = pd.DatetimeIndex(dates)
+    pos_d = all_sessions.searchsorted(d.fillna(all_sessions[0]), side="right") - 1
+    pos_s = all_sessions.searchsorted(sessions, side="right") - 1
+    age = (pos_s - pos_d).astype(float)
+    age[d.isna()] = np.inf
+    return age
+
+
+def context_at(frame: pd.DataFrame, as_of: pd.Timestamp) -> MarketContext:
+    """The :class:`MarketContext` of one session; a clear error if a required close is missing."""
+    as_of = pd.Timestamp(as_of)
+    if as_of not in frame.index:
+        raise ValueError(f"{as_of.date()} is not in the market frame")
+    row = frame.loc[as_of]
+    missing = [c for c in ("spx", "vix", "tbill_3m") if not np.isfinite(row[c])]
+    if missing:
+        raise ValueError(f"{as_of.date()}: no point-in-time value for {', '.join(missing)}")
+    return MarketContext(
+        as_of=as_of,
+        spot=float(row["spx"]),
+        term=VolTerm(
+            vix9d=float(row["vix9d"]),
+            vix=float(row["vix"]),
+            vix3m=float(row["vix3m"]),
+            vix6m=float(row["vix6m"]),
+        ),
+        vvix=float(row["vvix"]),
+        tbill_pct=float(row["tbill_3m"]),
+        risk_free=float(row["r"]),
+    )

@@ -238,3 +238,33 @@ def vix_term_curve(
             "future_model": np.asarray(fut, dtype=float),
         }
     )
+
+
+def vix_term_curves(
+    as_of: pd.DatetimeIndex, term: VolTerm, n_expiries: int, convexity_vol: float
+) -> pd.DataFrame:
+    """:func:`vix_term_curve` for many sessions at once (the backfill), vectorised.
+
+    ``term`` holds arrays aligned with ``as_of``. Rows whose VIX is NaN are dropped.
+    """
+    from tasks.expiries import vix_expiry_for_month
+
+    days = pd.DatetimeIndex(as_of).normalize()
+    if len(days) == 0:
+        return pd.DataFrame(columns=["as_of", "expiry", "tenor_days", "future_model"])
+    months = pd.period_range(days.min().to_period("M"), days.max().to_period("M") + n_expiries + 2)
+    expiries = vix_expiry_for_month(months).to_numpy()
+    first = np.searchsorted(expiries, days.to_numpy(), side="right")  # strictly after as_of
+    idx = first[:, None] + np.arange(n_expiries)[None, :]
+    chosen = expiries[idx]  # (n_dates, n_expiries)
+    tenor_days = ((chosen - days.to_numpy()[:, None]) / np.timedelta64(1, "D")).astype(int)
+    fut = vix_future(tenor_days / _DAYS_PER_YEAR, term.expand(-1), convexity_vol)
+    out = pd.DataFrame(
+        {
+            "as_of": np.repeat(days.to_numpy(), n_expiries).astype("datetime64[ns]"),
+            "expiry": chosen.ravel(),
+            "tenor_days": tenor_days.ravel(),
+            "future_model": np.asarray(fut, dtype=float).ravel(),
+        }
+    )
+    return out.dropna(subset=["future_model"]).reset_index(drop=True)

@@ -181,3 +181,21 @@ def test_model_skew_defaults_fit_the_2025_01_06_chain() -> None:
     assert len(rms) == 4
     assert (rms <= 1.1).all(), rms
     assert np.abs(err).max() <= 1.5
+
+
+def test_vix_term_curves_equals_the_single_date_curve_on_each_date() -> None:
+    """The backfill's vectorised curve is the daily curve, date by date."""
+    from tasks.surface import vix_term_curves
+
+    days = pd.DatetimeIndex(["2025-01-06", "2026-07-22"])
+    terms = [VolTerm(14.20, 16.04, 18.03, 19.65), VolTerm(14.88, 16.64, 19.54, np.nan)]
+    many = vix_term_curves(
+        days,
+        VolTerm(*(np.array([getattr(t, f) for t in terms]) for f in ("vix9d", "vix", "vix3m", "vix6m"))),
+        8,
+        0.5,
+    )
+    for day, term in zip(days, terms, strict=True):
+        one = vix_term_curve(day, term, 8, 0.5)
+        got = many[many["as_of"] == day].reset_index(drop=True)
+        pd.testing.assert_frame_equal(got, one, check_dtype=False)

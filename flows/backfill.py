@@ -73,11 +73,16 @@ def backfill_flow(
             sig = steps.signal_states(work, list(days), params.signals)
             timings["signals"] = time.perf_counter() - t
 
+            say("history and betas")
+            t = time.perf_counter()
+            facts = steps.analytics(work, list(days), params)
+            timings["history and betas"] = time.perf_counter() - t
+
             say("write")
             t = time.perf_counter()
-            written = steps.write_derived(
-                work, {"signal_states": sig}, pd.DataFrame({"as_of": days})
-            )
+            derived = {"signal_states": sig, "betas": facts.betas, "vix_term": facts.vix_term}
+            written = steps.write_derived(work, derived, pd.DataFrame({"as_of": days}))
+            written += steps.write_history(work, facts.history, days[-1])
             timings["write"] = time.perf_counter() - t
             rows = written + sum(loaded.values())
             con = ws.connect()

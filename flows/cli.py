@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -30,12 +30,12 @@ DbOption = Annotated[
 ]
 
 
-class Source(str, Enum):
+class Source(StrEnum):
     snapshot = "snapshot"
     live = "live"
 
 
-class Fmt(str, Enum):
+class Fmt(StrEnum):
     table = "table"
     csv = "csv"
     json = "json"
@@ -68,15 +68,18 @@ def _fmt(v: object) -> str:
 @app.command()
 def run(
     as_of: Annotated[
-        str | None, typer.Option("--as-of", help="session date YYYY-MM-DD [default: latest complete]")
+        str | None,
+        typer.Option("--as-of", help="session date YYYY-MM-DD [default: latest complete]"),
     ] = None,
     source: Annotated[Source, typer.Option(help="where data comes from")] = Source.snapshot,
     snapshot_dir: Annotated[
-        Path | None, typer.Option("--snapshot-dir", help="a snapshot folder (provider files + manifest.toml)")
+        Path | None,
+        typer.Option("--snapshot-dir", help="a snapshot folder (provider files + manifest.toml)"),
     ] = None,
     db_path: DbOption = None,
     config: Annotated[
-        Path | None, typer.Option("--config", help="portfolio TOML [default: examples/portfolios.toml]")
+        Path | None,
+        typer.Option("--config", help="portfolio TOML [default: examples/portfolios.toml]"),
     ] = None,
 ) -> None:
     """Run the daily flow once and print the day's signal states and sizing."""
@@ -114,7 +117,9 @@ def run(
 
 @app.command()
 def backfill(
-    start: Annotated[str | None, typer.Option(help="first session [default: snapshot start]")] = None,
+    start: Annotated[
+        str | None, typer.Option(help="first session [default: snapshot start]")
+    ] = None,
     end: Annotated[str | None, typer.Option(help="last session [default: latest complete]")] = None,
     snapshot_dir: Annotated[Path | None, typer.Option("--snapshot-dir")] = None,
     db_path: DbOption = None,
@@ -124,7 +129,7 @@ def backfill(
 
     from flows.backfill import backfill_flow
 
-    stages = ["ingest", "signals", "write"]
+    stages = ["ingest", "signals", "history and betas", "write"]
     with Progress(
         TextColumn("[bold]{task.description}"), BarColumn(), TimeElapsedColumn(), console=console
     ) as bar:
@@ -168,10 +173,46 @@ def sql(
     if fmt is Fmt.csv:
         df.to_csv(sys.stdout, index=False)
     elif fmt is Fmt.json:
-        sys.stdout.write(json.dumps(json.loads(df.to_json(orient="records", date_format="iso")), indent=1))
+        sys.stdout.write(
+            json.dumps(json.loads(df.to_json(orient="records", date_format="iso")), indent=1)
+        )
         sys.stdout.write("\n")
     else:
         console.print(frame_table(df))
+
+
+@app.command()
+def serve(
+    source: Annotated[
+        Source, typer.Option(help="data source of the scheduled daily runs")
+    ] = Source.live,
+    db_path: DbOption = None,
+    config: Annotated[Path | None, typer.Option("--config", help="portfolio TOML")] = None,
+) -> None:
+    """Serve the `daily` (cron 16:30 America/New_York, Mon-Fri) and `backfill` deployments.
+
+    Needs a Prefect server: set PREFECT_API_URL (see README "Run it on a schedule").
+    Runs until interrupted; scheduled runs on NYSE holidays finish as "not a session".
+    """
+    import os
+
+    from flows.deployments import DAILY_CRON, TIMEZONE, serve_all
+
+    if not os.environ.get("PREFECT_API_URL"):
+        console.print(
+            "[yellow]PREFECT_API_URL is not set: deployments need a running Prefect server "
+            "(prefect server start --host 127.0.0.1 --port 4200, then "
+            "export PREFECT_API_URL=http://127.0.0.1:4200/api)[/]"
+        )
+        raise typer.Exit(2)
+    console.print(
+        f"serving deployments daily ({DAILY_CRON}, {TIMEZONE}, source={source.value}) and backfill"
+    )
+    serve_all(
+        source=source.value,
+        db_path=str(db_path.resolve()) if db_path else None,
+        config_path=str(config.resolve()) if config else None,
+    )
 
 
 if __name__ == "__main__":

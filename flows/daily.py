@@ -1,4 +1,4 @@
-"""The daily flow: ingest → validate → load → signals → size → publish."""
+"""The daily flow: ingest → validate → load → signals → analytics → size → publish."""
 
 from __future__ import annotations
 
@@ -6,17 +6,26 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 from prefect import flow
 from prefect.logging import get_run_logger
 
-from schemas.config import Params, SourceUrls
+from schemas.config import Params, PortfolioFile, SourceUrls, load_portfolios
 from tasks import calendar, sources, steps
+from tasks.sizing import SizingResult
 from warehouse import db
 
-SNAPSHOT_DIR = Path(__file__).resolve().parent.parent / "warehouse" / "snapshot"
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+SNAPSHOT_DIR = PROJECT_DIR / "warehouse" / "snapshot"
+DEFAULT_CONFIG = PROJECT_DIR / "examples" / "portfolios.toml"
 LIVE_SERIES = tuple(sources.LIVE_SOURCES)
+NEW_YORK = ZoneInfo("America/New_York")
+
+
+class DataQualityError(RuntimeError):
+    """The day cannot be sized from the data at hand (the reason is in the message)."""
 
 
 @dataclass
@@ -30,29 +39,46 @@ class DailyResult:
     loaded: dict[str, int] = field(default_factory=dict)
     quarantined: pd.DataFrame = field(default_factory=pd.DataFrame)
     signals: pd.DataFrame = field(default_factory=pd.DataFrame)
+    sizing: list[SizingResult] = field(default_factory=list)
+    analytics: steps.Analytics | None = None
+    chain_path: str | None = None
     rows_written: int = 0
     seconds: float = 0.0
+
+
+def resolve_as_of(as_of: date | str | None) -> pd.Timestamp | None:
+    """``None`` → latest complete session (decided after loading); ``'today'`` → New York's date."""
+    if as_of is None:
+        return None
+    if isinstance(as_of, str) and as_of.lower() == "today":
+        return pd.Timestamp(datetime.now(NEW_YORK).date())
+    return pd.Timestamp(as_of).normalize()
 
 
 def ingest(
     source: str, snapshot_dir: str | None, urls: SourceUrls, params: Params
 ) -> list[steps.IngestedSource]:
     """Acquire every source (snapshot files or live endpoints) and validate each one."""
+    snap = str(snapshot_dir or SNAPSHOT_DIR)
     if source == "snapshot":
-        fetches = steps.read_snapshot(str(snapshot_dir or SNAPSHOT_DIR))
+        fetches = steps.read_snapshot(snap)
     elif source == "live":
         futures = [steps.fetch_live.submit(s, urls) for s in LIVE_SERIES]
         fetches = [f.result() for f in futures]
-        # the FOMC calendar is shipped with the project, refreshed by updating the snapshot
-        fetches += [
-            f
-            for f in steps.read_snapshot(str(snapshot_dir or SNAPSHOT_DIR))
-            if f.series_id == "fomc"
-        ]
+        # the FOMC calendar ships with the project: refreshed by updating the snapshot
+        fetches += [f for f in steps.read_snapshot(snap) if f.series_id == "fomc"]
     else:
         raise ValueError(f"source must be 'snapshot' or 'live', not {source!r}")
     futures = [steps.ingest_source.submit(f, params.release_lags) for f in fetches]
     return [f.result() for f in futures]
+
+
+def sizing_tables(results: list[SizingResult]) -> dict[str, pd.DataFrame]:
+    return {
+        "daily_sizing": pd.concat([r.daily_sizing for r in results], ignore_index=True),
+        "portfolio_risk": pd.concat([r.portfolio_risk for r in results], ignore_index=True),
+        "sizing_positions": pd.concat([r.positions for r in results], ignore_index=True),
+    }
 
 
 @flow(name="daily", log_prints=True)
@@ -62,34 +88,58 @@ def daily_flow(
     snapshot_dir: str | None = None,
     db_path: str | None = None,
     config_path: str | None = None,
+    artifacts: bool = True,
 ) -> DailyResult:
-    """Run the day's pipeline for ``as_of`` (default: the latest session with complete data)."""
+    """Size every configured portfolio for ``as_of``.
+
+    Parameters
+    ----------
+    as_of : session date, ``'today'`` (New York) or None for the latest session with
+        SPX, VIX and VIX3M closes in the warehouse.
+    source : ``'snapshot'`` (the bundled real history, offline) or ``'live'``.
+    snapshot_dir : a snapshot folder in the bundled layout (default: the bundled one).
+    db_path : the warehouse file (default ``$CONDORCAP_DB`` or ``data/condorcap.duckdb``).
+    config_path : portfolio TOML (default ``examples/portfolios.toml``).
+    """
     logger = get_run_logger()
     started = time.perf_counter()
     started_at = datetime.now(UTC).replace(tzinfo=None)
     db_file = Path(db_path) if db_path else db.default_db_path()
     params = Params()
-    urls = SourceUrls()
+    portfolios: PortfolioFile = load_portfolios(config_path or DEFAULT_CONFIG)
+    day = resolve_as_of(as_of)
 
-    if as_of is not None and not calendar.is_session(as_of):
-        msg = f"{pd.Timestamp(as_of).date()} is not an NYSE session: nothing to size"
+    if day is not None and not calendar.is_session(day):
+        msg = f"{day.date()} is not an NYSE session: nothing to size"
         logger.info(msg)
-        return DailyResult(run_id="", as_of=pd.Timestamp(as_of), status="skipped", message=msg)
+        return DailyResult(run_id="", as_of=day, status="skipped", message=msg)
 
+    failure: Exception | None = None
     with db.RunWorkspace(db_file) as ws:
+        work = str(ws.work_path)
         try:
-            ingested = ingest(source, snapshot_dir, urls, params)
-            loaded = steps.load_facts(str(ws.work_path), ingested, ws.run_id)
-            day = (
-                pd.Timestamp(as_of)
-                if as_of is not None
-                else steps.latest_complete_session(str(ws.work_path))
+            ingested = ingest(source, snapshot_dir, SourceUrls(), params)
+            loaded = steps.load_facts(work, ingested, ws.run_id)
+            day = day if day is not None else steps.latest_complete_session(work)
+            sig = steps.signal_states(work, [day], params.signals)
+            facts = steps.analytics(work, [day], params)
+            if day not in facts.market.index or pd.isna(facts.market.loc[day, "spx"]):
+                raise DataQualityError(
+                    f"no SPX close knowable on {day.date()}: the data ends "
+                    f"{facts.market['spx'].last_valid_index().date()} — cannot size this day"
+                )
+            chain = steps.find_chain(snapshot_dir or SNAPSHOT_DIR, day)
+            sized = steps.size_portfolios(
+                day, portfolios.portfolios, sig, facts, str(chain) if chain else None
             )
-            sig = steps.signal_states(str(ws.work_path), [day], params.signals)
-            derived = {"signal_states": sig}
-            written = steps.write_derived(
-                str(ws.work_path), derived, pd.DataFrame({"as_of": [day]})
-            )
+            derived = {
+                "signal_states": sig,
+                "betas": facts.betas,
+                "vix_term": facts.vix_term,
+                **sizing_tables(sized),
+            }
+            written = steps.write_derived(work, derived, pd.DataFrame({"as_of": [day]}))
+            written += steps.write_history(work, facts.history, day)
             rows_written = written + sum(loaded.values())
             con = ws.connect()
             try:
@@ -100,22 +150,27 @@ def daily_flow(
             finally:
                 con.close()
             ws.publish()
-        except Exception as exc:
-            db_exc = exc
-        else:
-            db_exc = None
-    if db_exc is not None:
-        db.record_failed_run(db_file, ws.run_id, "daily", as_of, started_at, str(db_exc))
-        raise db_exc
+        except Exception as exc:  # recorded below, after the working copy is discarded
+            failure = exc
+    if failure is not None:
+        db.record_failed_run(db_file, ws.run_id, "daily", day, started_at, str(failure))
+        raise failure
 
-    quarantined = pd.concat([i.quarantine for i in ingested], ignore_index=True)
-    return DailyResult(
+    result = DailyResult(
         run_id=ws.run_id,
         as_of=day,
         status="completed",
         loaded=loaded,
-        quarantined=quarantined,
+        quarantined=pd.concat([i.quarantine for i in ingested], ignore_index=True),
         signals=sig,
+        sizing=sized,
+        analytics=facts,
+        chain_path=str(chain) if chain else None,
         rows_written=rows_written,
         seconds=time.perf_counter() - started,
     )
+    if artifacts:
+        from flows.artifacts import publish_artifacts
+
+        publish_artifacts(result)
+    return result

@@ -35,6 +35,8 @@ def deployments(source: str = "live", db_path: str | None = None, config_path: s
     return [daily, backfill]
 
 
-def serve_all(source: str = "live", db_path: str | None = None, config_path: str | None = None) -> None:
+def serve_all(
+    source: str = "live", db_path: str | None = None, config_path: str | None = None
+) -> None:
     """Register the deployments with the Prefect API and run them from this process."""
     serve(*deployments(source, db_path, config_path))

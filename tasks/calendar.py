@@ -21,7 +21,11 @@ def nyse() -> xcals.ExchangeCalendar:
 
 
 def _day(d: object) -> pd.Timestamp:
-    return pd.Timestamp(d).tz_localize(None).normalize() if pd.Timestamp(d).tzinfo else pd.Timestamp(d).normalize()
+    return (
+        pd.Timestamp(d).tz_localize(None).normalize()
+        if pd.Timestamp(d).tzinfo
+        else pd.Timestamp(d).normalize()
+    )
 
 
 def sessions(start: object, end: object) -> pd.DatetimeIndex:

@@ -17,10 +17,22 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 from prefect.logging import get_run_logger
 
-from schemas.config import Params, ReleaseLags, SignalParams, SourceUrls
+from schemas.config import Params, Portfolio, ReleaseLags, SignalParams, SourceUrls
 from schemas.sources import SchemaLevelError, validate
 from tasks import calendar, sources
+from tasks.chain import ChainFormatError, chain_as_of, read_chain
+from tasks.history import LadderHistory, model_ladder, vix_future_series
+from tasks.market import context_at, market_frame
+from tasks.risk import (
+    betas_table,
+    irr_from_events,
+    joint_scenarios,
+    read_fills_csv,
+    simple_returns,
+)
 from tasks.signals import compute_signals
+from tasks.sizing import SizingInputs, SizingResult, size_portfolio
+from tasks.surface import VolTerm, vix_term_curves
 from warehouse import db
 
 DAILY_MARKET_SERIES = ("spx", "vix", "vix3m")
@@ -212,3 +224,161 @@ def first_session(work_path: str) -> pd.Timestamp:
     if row[0][0] is None:
         raise ValueError("the warehouse holds no SPX closes")
     return calendar.session_on_or_after(row[0][0])
+
+
+# --------------------------------------------------------------------------- analytics
+
+
+@dataclass
+class Analytics:
+    """Market state, modelled history, betas and the VIX futures curve for a set of sessions."""
+
+    market: pd.DataFrame
+    history: LadderHistory
+    betas: pd.DataFrame
+    vix_term: pd.DataFrame
+    returns: pd.DataFrame
+
+
+def hedge_asset(tenor_days: int) -> str:
+    """The ``betas.asset`` name of a hedge tenor's modelled VIX future."""
+    return f"vix_future_{tenor_days}d"
+
+
+@task(name="analytics", cache_policy=NO_CACHE)
+def analytics(work_path: str, as_of: list[pd.Timestamp], params: Params) -> Analytics:
+    """Market frame → modelled ladder → returns → rolling betas and VIX term curves.
+
+    Everything is computed from observations knowable by the last ``as_of`` and each
+    row uses only data dated on or before its own ``as_of`` (the regressions and the
+    ladder are causal), so one pass serves every session of a backfill.
+    """
+    last = max(as_of)
+    con = db.connect(work_path, read_only=True)
+    try:
+        obs = db.read_observations(con, as_of=last)
+    finally:
+        con.close()
+    market = market_frame(obs).loc[:last]
+    history = model_ladder(market, params)
+    tenors = {params.hedge.tenor_days}
+    if params.hedge.kind == "vix_call_calendar":
+        tenors.add(params.hedge.short_tenor_days)
+    levels = pd.DataFrame(
+        {"spx": market["spx"], "vix": market["vix"], "vix3m": market["vix3m"]}, index=market.index
+    )
+    for t in sorted(tenors):
+        levels[hedge_asset(t)] = vix_future_series(market, t, params.pricing)
+    returns = levels.apply(simple_returns)
+    returns["strategy"] = history.daily.set_index("as_of")["strategy_return"].reindex(market.index)
+    days = pd.DatetimeIndex(as_of)
+    betas = betas_table(returns, days, params.risk.beta_window)
+    rows = market.reindex(days)
+    term = VolTerm(
+        vix9d=rows["vix9d"].to_numpy(),
+        vix=rows["vix"].to_numpy(),
+        vix3m=rows["vix3m"].to_numpy(),
+        vix6m=rows["vix6m"].to_numpy(),
+    )
+    curve = vix_term_curves(
+        days, term, params.pricing.vix_term_expiries, params.pricing.convexity_vol
+    )
+    return Analytics(market=market, history=history, betas=betas, vix_term=curve, returns=returns)
+
+
+def history_tables(history: LadderHistory, computed_as_of: pd.Timestamp) -> dict[str, pd.DataFrame]:
+    """The modelled ladder as warehouse rows (replaced whole on every run)."""
+    day = pd.Timestamp(computed_as_of)
+    cols = {
+        "ladder_events": [
+            "position_id", "slot", "open_date", "close_date", "expiry", "contracts", "width",
+            "credit", "close_cost", "k_long_put", "k_short_put", "k_short_call", "k_long_call",
+            "exit_reason", "commissions", "pnl",
+        ],
+        "hedge_events": [
+            "position_id", "open_date", "close_date", "expiry", "strike", "units", "premium",
+            "close_value", "exit_reason",
+        ],
+        "ladder_daily": [
+            "as_of", "pnl", "capital_at_risk", "strategy_return", "open_condors", "open_hedges",
+        ],
+    }  # fmt: skip
+    frames = {
+        "ladder_events": history.condor_events,
+        "hedge_events": history.hedge_events,
+        "ladder_daily": history.daily,
+    }
+    return {name: frames[name][c].assign(computed_as_of=day) for name, c in cols.items()}
+
+
+@task(name="write-history", cache_policy=NO_CACHE)
+def write_history(work_path: str, history: LadderHistory, computed_as_of: pd.Timestamp) -> int:
+    """Replace the modelled ladder tables in one transaction."""
+    written = 0
+    con = db.connect(work_path)
+    try:
+        with db.transaction(con):
+            for name, rows in history_tables(history, computed_as_of).items():
+                con.execute(f"DELETE FROM {name}").fetchall()
+                written += db.append_rows(con, name, rows)
+    finally:
+        con.close()
+    return written
+
+
+# --------------------------------------------------------------------------- sizing
+
+
+def find_chain(snapshot_dir: str | Path | None, as_of: pd.Timestamp) -> Path | None:
+    """A bundled/downloaded CBOE chain quoted on ``as_of`` (``chains/*.csv``), if any."""
+    if snapshot_dir is None:
+        return None
+    for path in sorted(Path(snapshot_dir).glob("chains/*.csv")):
+        try:
+            if chain_as_of(path) == pd.Timestamp(as_of):
+                return path
+        except ChainFormatError:
+            continue
+    return None
+
+
+@task(name="size-portfolios", cache_policy=NO_CACHE)
+def size_portfolios(
+    as_of: pd.Timestamp,
+    portfolios: list[Portfolio],
+    signals: pd.DataFrame,
+    facts: Analytics,
+    chain_path: str | None,
+) -> list[SizingResult]:
+    """SPEC §7 for every portfolio of the config file on one session."""
+    ctx = context_at(facts.market, as_of)
+    chain = read_chain(chain_path) if chain_path else None
+    day_signals = signals[signals["as_of"] == as_of]
+    results = []
+    for portfolio in portfolios:
+        p = portfolio.params
+        spx_returns, vix_ratios = joint_scenarios(
+            facts.market["spx"], facts.market["vix"], as_of, p.sizing.hist_window
+        )
+        beta_row = facts.betas[
+            (facts.betas["as_of"] == as_of)
+            & (facts.betas["asset"] == hedge_asset(p.hedge.tenor_days))
+        ]
+        hedge_beta = float(beta_row["beta"].iloc[0]) if len(beta_row) else float("nan")
+        if portfolio.fills_file:
+            fills = read_fills_csv(portfolio.fills_file)
+            condors, hedges = fills.condors, fills.hedges
+        else:
+            condors, hedges = facts.history.condor_events, facts.history.hedge_events
+        irr = irr_from_events(condors, hedges, as_of, p.risk.irr_window)
+        inputs = SizingInputs(
+            ctx=ctx,
+            signals=day_signals,
+            spx_returns=spx_returns,
+            vix_ratios=vix_ratios,
+            hedge_beta_F=hedge_beta,
+            irr=irr,
+            chain=chain,
+        )
+        results.append(size_portfolio(inputs, portfolio))
+    return results

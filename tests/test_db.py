@@ -119,7 +119,9 @@ def test_replace_partitions_swaps_a_dates_rows(tmp_path: Path) -> None:
     db.replace_partitions(con, "signal_states", sig("2026-07-21", ["a", "b"]))
     db.replace_partitions(con, "signal_states", sig("2026-07-22", ["a", "b"]))
     db.replace_partitions(con, "signal_states", sig("2026-07-22", ["c"]))
-    got = con.execute("SELECT as_of::VARCHAR, signal, state FROM signal_states ORDER BY 1, 2").fetchall()
+    got = con.execute(
+        "SELECT as_of::VARCHAR, signal, state FROM signal_states ORDER BY 1, 2"
+    ).fetchall()
     assert got == [("2026-07-21", "s0", "a"), ("2026-07-21", "s1", "b"), ("2026-07-22", "s0", "c")]
 
 

@@ -128,7 +128,7 @@ class RunWorkspace:
     def __enter__(self) -> RunWorkspace:
         self.db_path.parent.mkdir(parents=True, exist_ok=True)
         lock_path = self.db_path.with_name(f".{self.db_path.name}.lock")
-        fh = open(lock_path, "w")  # noqa: SIM115 - held for the run's lifetime
+        fh = open(lock_path, "w")  # held for the run's lifetime
         try:
             fcntl.flock(fh, fcntl.LOCK_EX if self.wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError as exc:

@@ -66,9 +66,11 @@ close (``F_VIX(0) = VIX``) and its value stays frozen at that settlement.
 
 Notes
 -----
-- ``strategy_return`` divides by the *previous* session's capital at risk, so the session
-  after every slot closed at once (a crash day's stops) divides the reopening costs and the
-  hedge's move by little more than the hedge premium: such returns can exceed ±100%.
+- ``strategy_return`` divides the session's P&L by the capital at risk averaged over the
+  :data:`RETURN_BASE_SESSIONS` sessions up to the previous one (causal). A one-day base
+  would collapse after a crash day's stops (every slot closed at once), turning the
+  reopening costs and the hedge's move into returns beyond ±100%, which would dominate
+  the strategy's rolling beta.
 - Weekly SPX expiries are assumed to exist over the whole history (they were listed from
   2005); before that the model trades synthetic weeklies, as SPEC §3.3 prescribes.
 - Slots are independent, so two slots may occasionally hold the same expiry.
@@ -132,6 +134,8 @@ DAILY_COLUMNS: tuple[str, ...] = (
     "open_condors",
     "open_hedges",
 )
+
+RETURN_BASE_SESSIONS = 21  # one trading month of capital at risk as the return base
 
 
 @dataclass
@@ -722,7 +726,10 @@ def model_ladder(
     hedges, h_pnl, h_cap, h_count = _hedge_history(mk, params)
     pnl = c_pnl + h_pnl
     capital = c_cap + h_cap
-    prev_cap = np.concatenate([[0.0], capital[:-1]])
+    # the return base is the capital at risk averaged over the trailing month, up to the
+    # previous session: a single day's base collapses when every slot stops out at once
+    base = pd.Series(capital).rolling(RETURN_BASE_SESSIONS, min_periods=1).mean().to_numpy()
+    prev_cap = np.concatenate([[0.0], base[:-1]])
     with np.errstate(divide="ignore", invalid="ignore"):
         ret = np.where(prev_cap > 0, pnl / np.where(prev_cap > 0, prev_cap, 1.0), np.nan)
     daily = pd.DataFrame(

@@ -315,7 +315,8 @@ def test_capital_at_risk_and_counts_by_brute_force() -> None:
                 cap[t] += 100 * row.premium
     np.testing.assert_allclose(daily["capital_at_risk"], cap, atol=1e-9)
     np.testing.assert_array_equal(daily["open_condors"], n_open)
-    prev = np.r_[np.nan, cap[:-1]]
+    base = np.array([cap[max(0, t - 20) : t + 1].mean() for t in range(len(cap))])
+    prev = np.r_[np.nan, base[:-1]]
     with np.errstate(divide="ignore", invalid="ignore"):
         expected = np.where(prev > 0, daily["pnl"] / prev, np.nan)
     np.testing.assert_allclose(daily["strategy_return"], expected, equal_nan=True)

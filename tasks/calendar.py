@@ -5,10 +5,12 @@ All dates are tz-naive ``pandas.Timestamp`` at midnight (session labels).
 
 from __future__ import annotations
 
+import warnings
 from functools import lru_cache
 
 import exchange_calendars as xcals
 import pandas as pd
+from pandas.errors import Pandas4Warning
 
 CALENDAR_START = "1985-01-02"
 
@@ -17,7 +19,10 @@ CALENDAR_START = "1985-01-02"
 def nyse() -> xcals.ExchangeCalendar:
     """The XNYS calendar, from 1985 to two years past today (holidays are published ahead)."""
     end = (pd.Timestamp.today().normalize() + pd.DateOffset(years=2)).strftime("%Y-%m-%d")
-    return xcals.get_calendar("XNYS", start=CALENDAR_START, end=end)
+    with warnings.catch_warnings():
+        # exchange_calendars trips a pandas 3.1 deprecation while building its tables
+        warnings.simplefilter("ignore", Pandas4Warning)
+        return xcals.get_calendar("XNYS", start=CALENDAR_START, end=end)
 
 
 def _day(d: object) -> pd.Timestamp:

@@ -703,6 +703,33 @@ def existing_legs(
     return legs, notes
 
 
+def scale_to_crash_limit(
+    contracts: np.ndarray, crash_per_contract: np.ndarray, crash_rest: float, limit: float
+) -> np.ndarray:
+    """The largest ``floor(f·contracts)`` whose crash loss stays within ``limit`` (USD).
+
+    SPEC §7 step 5 sizes the tail hedge to hold the ``crash`` loss within max drawdown,
+    but also caps the hedge at the β band's low and the premium budget. When a cap binds,
+    the SPEC is silent; we cut the new condors — the only lever left — proportionally
+    along the same path as the quick-ratio rule, and say so in the rationale.
+
+    Parameters
+    ----------
+    contracts : proposed new contracts per tranche.
+    crash_per_contract : crash P&L per contract per tranche (USD, ≤ 0 for a condor).
+    crash_rest : crash P&L of everything else (holdings, existing legs, the hedge).
+    limit : max drawdown in USD (positive).
+    """
+    n = np.asarray(contracts, dtype=np.int64)
+    c = np.asarray(crash_per_contract, dtype=float)
+    if crash_rest + float(n @ c) >= -limit - _EPS or n.sum() == 0:
+        return n
+    f = np.linspace(0.0, 1.0, int(n.max()) + 1)
+    path = np.floor(f[:, None] * n[None, :] + _EPS).astype(np.int64)
+    ok = crash_rest + path @ c >= -limit - _EPS
+    return path[np.nonzero(ok)[0].max()] if ok.any() else np.zeros_like(n)
+
+
 def expiry_margin(legs: pd.DataFrame) -> float:
     """Margin of existing legs: Σ over (underlying, expiry) of the worst payoff at expiry.
 
@@ -747,6 +774,7 @@ class _Book:
     wacc: risk.WaccBreakdown
     spread: float
     notes: list[str] = field(default_factory=list)
+    crash_scaled: bool = False  # new condors cut to keep the crash loss within max drawdown
 
     def regime_after(self, params: Params) -> tuple[bool, bool]:
         return (
@@ -961,11 +989,31 @@ def size_portfolio(inputs: SizingInputs, portfolio: Portfolio) -> SizingResult:
             )
             feasible = sc.feasible
             n_new = np.asarray(sc.contracts, dtype=np.int64)
+            if has_crash:
+                n_new = scale_to_crash_limit(
+                    n_new,
+                    condor_stress.loc["crash"].to_numpy(),
+                    float(base_stress["crash"] + hd.units * hedge_stress["crash"]),
+                    sz.max_drawdown * E,
+                )
             if np.array_equal(n_new, n):
                 break
             n = n_new
         hd = hedge_for(n)
         scaled = bool(n.sum() < proposed.sum())
+        crash_scaled = has_crash and bool(
+            n.sum()
+            < risk.scale_to_quick_ratio(
+                proposed,
+                R,
+                stress_matrix,
+                portfolio.cash - hd.units * hedge.premium_usd,
+                portfolio.tbills,
+                sz.quick_ratio_min,
+                existing_margin=old_margin,
+                existing_stressed_pnl=(base_stress + hd.units * hedge_stress).to_numpy(),
+            ).contracts.sum()
+        )
         total = base_stress + hd.units * hedge_stress + condor_stress.to_numpy() @ n
         qr = float(
             risk.quick_ratio(
@@ -995,6 +1043,7 @@ def size_portfolio(inputs: SizingInputs, portfolio: Portfolio) -> SizingResult:
             beta_after=beta_after,
             wacc=w,
             spread=spread_at(w.wacc),
+            crash_scaled=crash_scaled,
         )
 
     # ---- step 2 fixed point: regime from the existing book's β, then the post-hedge β
@@ -1069,7 +1118,12 @@ def size_portfolio(inputs: SizingInputs, portfolio: Portfolio) -> SizingResult:
         if crash < -sz.max_drawdown * E - 1e-6:
             rationale.append(
                 f"crash loss ${-crash:,.0f} exceeds max drawdown ${sz.max_drawdown * E:,.0f} "
-                "(hedge capped)"
+                "even with no new condors (the existing book and holdings): hedge capped"
+            )
+        elif book.crash_scaled:
+            rationale.append(
+                f"hedge capped, so new condors cut to {book.contracts.sum()} contracts to keep the "
+                f"crash loss (${-crash:,.0f}) within max drawdown ${sz.max_drawdown * E:,.0f}"
             )
     if not book.feasible:
         rationale.append(

@@ -111,6 +111,9 @@ def _portfolio(equity: float = 1_000_000.0, **kw) -> Portfolio:
         "cash": 300_000.0,
         "tbills": 600_000.0,
         "holdings": [{"name": "SPY", "value": 500_000.0, "beta": 1.0}],
+        # a loose crash limit, so the rules under test are not masked by the crash cut
+        # (tested on its own in test_crash_limit_cuts_new_condors_when_the_hedge_is_capped)
+        "overrides": {"sizing": {"max_drawdown": 0.5}},
     }
     base.update(kw)
     return Portfolio(**base)
@@ -640,3 +643,44 @@ def test_more_equity_never_means_fewer_contracts(e1, grow, signals, irr) -> None
 
     small, large = book(e1), book(e1 * grow)
     assert (large >= small).all()
+
+
+def test_crash_limit_cuts_new_condors_when_the_hedge_is_capped() -> None:
+    """β already at the band's low blocks the tail hedge; the crash loss must still fit."""
+    port = _portfolio(holdings=[{"name": "SPY", "value": 300_000.0, "beta": 1.0}], overrides={})
+    res = _size(port)
+    pr = res.portfolio_risk.iloc[0]
+    limit = port.params.sizing.max_drawdown * port.equity
+    assert pr["stress_crash_pnl"] >= -limit - 1e-6
+    c = _condors(res)
+    assert c["contracts"].sum() > 0
+    per = res.positions.set_index("position_id")
+    loose = _size(_portfolio(holdings=[{"name": "SPY", "value": 300_000.0, "beta": 1.0}]))
+    assert loose.positions["contracts"].sum() > res.positions["contracts"].sum()
+    assert any("within max drawdown" in r for r in res.rationale), res.rationale
+    assert per.loc[per["kind"] == "hedge", "contracts"].sum() == pr["hedge_units"]
+
+
+@given(
+    n=st.lists(st.integers(0, 30), min_size=1, max_size=5),
+    rest=st.floats(-150_000, 0),
+    limit=st.floats(10_000, 200_000),
+)
+@settings(max_examples=60, deadline=None)
+def test_scale_to_crash_limit_is_the_largest_feasible_point_on_the_path(n, rest, limit) -> None:
+    from tasks.sizing import scale_to_crash_limit
+
+    n = np.array(n)
+    per = -np.linspace(2_000, 4_000, len(n))
+    got = scale_to_crash_limit(n, per, rest, limit)
+    # brute force over the proportional path written out independently
+    best = np.zeros_like(n)
+    if rest + n @ per >= -limit:
+        best = n
+    else:
+        for k in range(int(n.max()) + 1):
+            cand = np.floor(k / max(int(n.max()), 1) * n + 1e-9).astype(int)
+            if rest + cand @ per >= -limit - 1e-9:
+                best = cand
+    np.testing.assert_array_equal(got, best)
+    assert (got <= n).all()

@@ -17,12 +17,20 @@ CREATE TABLE IF NOT EXISTS sizing_positions (
     breakeven_low           DOUBLE,
     breakeven_high          DOUBLE,
     prob_between_breakevens DOUBLE,
-    dollar_beta             DOUBLE,   -- USD per unit SPX return, per contract
+    dollar_beta             DOUBLE,   -- USD per unit SPX return, whole position
     tranche_beta            DOUBLE,
     premium                 DOUBLE,   -- USD per hedge unit
     pricing_source          VARCHAR,
     PRIMARY KEY (as_of, portfolio_id, position_id)
 );
+
+-- each leg's full inputs, so a model price can be reproduced from its row
+ALTER TABLE daily_sizing ADD COLUMN IF NOT EXISTS underlying VARCHAR;   -- 'SPX' | 'VIX'
+ALTER TABLE daily_sizing ADD COLUMN IF NOT EXISTS tenor_days INTEGER;
+ALTER TABLE daily_sizing ADD COLUMN IF NOT EXISTS forward DOUBLE;       -- SPX forward or modelled F_VIX(T)
+ALTER TABLE daily_sizing ADD COLUMN IF NOT EXISTS gamma DOUBLE;
+ALTER TABLE daily_sizing ADD COLUMN IF NOT EXISTS vega DOUBLE;          -- per vol point
+ALTER TABLE daily_sizing ADD COLUMN IF NOT EXISTS theta DOUBLE;         -- per calendar day
 
 ALTER TABLE portfolio_risk ADD COLUMN IF NOT EXISTS profile VARCHAR;
 ALTER TABLE portfolio_risk ADD COLUMN IF NOT EXISTS hurdle_bps DOUBLE;

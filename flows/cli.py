@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 import flows  # noqa: F401 - sets Prefect start-up defaults before prefect is imported
+from tasks.sizing import SizingResult
 from warehouse import db
 
 app = typer.Typer(
@@ -113,6 +114,83 @@ def run(
         console.print(frame_table(q, "quarantined rows (see the quarantine table)"))
     sig = result.signals[["signal", "value", "state", "input_date"]]
     console.print(frame_table(sig, f"signal states {result.as_of.date()}"))
+    for sized in result.sizing:
+        print_recommendation(sized)
+
+
+def _money(v: float) -> str:
+    return "" if pd.isna(v) else f"${v:,.0f}"
+
+
+def _pct(v: float) -> str:
+    return "" if pd.isna(v) else f"{v:.2%}"
+
+
+def print_recommendation(sized: SizingResult) -> None:
+    """One portfolio's recommendation: tranches, hedge, capital metrics, stress, rationale."""
+    risk = sized.portfolio_risk.iloc[0]
+    legs = sized.daily_sizing
+    pos = sized.positions
+    strikes = legs.pivot_table(index="position_id", columns="leg", values="strike", aggfunc="first")
+    condors = pos[pos["kind"] == "condor"].set_index("position_id")
+    t = Table(
+        title=f"{risk['portfolio_id']} ({risk['profile']}) — equity {_money(risk['equity'])} — "
+        f"{pd.Timestamp(risk['as_of']).date()}",
+        header_style="bold",
+    )
+    for col in (
+        "tranche", "expiry", "DTE", "put wing/short", "call short/wing", "contracts", "cap",
+        "credit", "max loss", "break-evens", "P(between)", "priced",
+    ):  # fmt: skip
+        t.add_column(col, no_wrap=True, justify="left" if col in {"tranche", "priced"} else "right")
+    for pid, c in condors.iterrows():
+        k = strikes.loc[pid]
+        t.add_row(
+            str(pid).split("-", 1)[0],
+            str(pd.Timestamp(c["expiry"]).date()),
+            str(int(c["dte"])),
+            f"{k['long_put']:,.0f}/{k['short_put']:,.0f}",
+            f"{k['short_call']:,.0f}/{k['long_call']:,.0f}",
+            f"[bold]{int(c['contracts'])}[/]",
+            str(int(c["n_cap"])),
+            f"{c['credit']:.2f}",
+            _money(c["max_loss"]),
+            f"{c['breakeven_low']:,.0f}–{c['breakeven_high']:,.0f}",
+            f"{c['prob_between_breakevens']:.0%}",
+            str(c["pricing_source"]),
+        )
+    console.print(t)
+    hedge = pos[pos["kind"] == "hedge"]
+    for _, h in hedge.iterrows():
+        hl = legs[legs["position_id"] == h["position_id"]]
+        desc = ", ".join(
+            f"{'long' if q > 0 else 'short'} {pd.Timestamp(e).date()} {pc} {k:g}"
+            for q, e, pc, k in zip(hl["qty"], hl["expiry"], hl["put_call"], hl["strike"], strict=True)
+        )
+        console.print(
+            f"hedge {h['position_id']}: [bold]{int(h['contracts'])} units[/] of ({desc}), "
+            f"premium {_money(h['premium'])} per unit; volatility beta multiple "
+            f"|β_F| = {risk['hedge_beta_multiple']:.2f}× the index"
+        )
+    console.print(
+        f"β before {risk['beta_before']:.2f} → after {risk['beta_after']:.2f} | "
+        f"cost of equity {_pct(risk['cost_of_equity'])} | WACC {_pct(risk['wacc'])} | "
+        f"IRR {_pct(risk['irr'])} | spread {risk['spread_bps']:,.0f} bp vs hurdle "
+        f"{risk['hurdle_bps']:.0f} bp | EVA {_money(risk['eva'])} | box rate "
+        f"{_pct(risk['box_rate'])} ({risk['box_rate_source']})"
+    )
+    console.print(
+        "stress P&L: "
+        + " | ".join(
+            f"{name} {_money(risk[f'stress_{name}_pnl'])}"
+            for name in ("crash", "correction", "cpi_shock", "vol_spike", "rally")
+        )
+        + f" | quick ratio {risk['quick_ratio']:.2f}"
+    )
+    console.print("why:")
+    for line in sized.rationale:
+        console.print(f"  • {line}")
+    console.print()
 
 
 @app.command()
@@ -179,6 +257,41 @@ def sql(
         sys.stdout.write("\n")
     else:
         console.print(frame_table(df))
+
+
+@app.command()
+def report(
+    as_of: Annotated[str, typer.Option("--as-of", help="a session already run")],
+    out: Annotated[Path, typer.Option("--out", help="folder for the HTML file")] = Path("."),
+    db_path: DbOption = None,
+) -> None:
+    """Write a static, offline HTML report of one day (tables and charts)."""
+    from flows.report import ReportError, write_report
+
+    try:
+        path = write_report(_db(db_path), as_of, out)
+    except (ReportError, FileNotFoundError) as exc:
+        console.print(f"[bold red]report failed:[/] {exc}")
+        raise typer.Exit(1) from exc
+    console.print(f"report written: {path}")
+
+
+@app.command()
+def export(
+    table: Annotated[str, typer.Option("--table", help="a warehouse table")],
+    out: Annotated[Path, typer.Option("--out", help="FILE.parquet")],
+    as_of: Annotated[str | None, typer.Option("--as-of", help="only this day's rows")] = None,
+    db_path: DbOption = None,
+) -> None:
+    """Export a warehouse table (or one day of it) to Parquet."""
+    from flows.export import ExportError, export_table
+
+    try:
+        n = export_table(_db(db_path), table, out, as_of=as_of)
+    except (ExportError, FileNotFoundError) as exc:
+        console.print(f"[bold red]export failed:[/] {exc}")
+        raise typer.Exit(1) from exc
+    console.print(f"{n} rows of {table} → {out}")
 
 
 @app.command()

@@ -172,5 +172,5 @@ def daily_flow(
     if artifacts:
         from flows.artifacts import publish_artifacts
 
-        publish_artifacts(result)
+        publish_artifacts(db_file, day)
     return result

@@ -31,7 +31,7 @@ SPEC                                      function
 §7.3 historical-simulation inputs          :func:`joint_scenarios`
 §7.3 covariance, risk-inverse weights      :func:`scenario_covariance`,
                                           :func:`risk_inverse_weights`
-§7.6 quick ratio and its scaling           :func:`quick_ratio`, :func:`scale_to_quick_ratio`
+§7.6 quick ratio and its scaling           :func:`quick_ratio`, :func:`proportional_path`
 ========================================  =============================================
 
 Position events (the IRR input)
@@ -1096,24 +1096,13 @@ def quick_ratio(
     return _out(ratio)
 
 
-@dataclass(frozen=True)
-class QuickRatioScaling:
-    """Result of :func:`scale_to_quick_ratio`."""
-
-    contracts: np.ndarray  # int per tranche, <= proposed
-    quick_ratio: float  # at ``contracts``
-    quick_ratio_proposed: float  # at the proposed counts
-    scale: float  # total contracts kept / total proposed (1.0 when nothing proposed)
-    scaled: bool  # True when fewer than proposed
-    feasible: bool  # False when even zero new contracts breach the minimum
-
-
-def _scaling_path(proposed: np.ndarray) -> np.ndarray:
+def proportional_path(proposed: ArrayLike) -> np.ndarray:
     """Every distinct ``floor(f·proposed)`` for f in [0, 1], ordered by f (rows), exactly.
 
     The counts change only at ``f = j / p_i``; at that point tranche k holds
     ``floor(j·p_k / p_i)`` contracts, computed in integers so no rounding can lose a contract.
     """
+    proposed = np.asarray(proposed, dtype=np.int64)
     nz = np.flatnonzero(proposed > 0)
     if nz.size == 0:
         return np.zeros((1, proposed.size), dtype=np.int64)
@@ -1124,89 +1113,3 @@ def _scaling_path(proposed: np.ndarray) -> np.ndarray:
     # along the path every component is non-decreasing, so the total orders the rows
     counts = np.unique(counts, axis=0)
     return counts[np.argsort(counts.sum(axis=1), kind="stable")]
-
-
-def scale_to_quick_ratio(
-    proposed: ArrayLike,
-    margin_per_contract: ArrayLike,
-    stressed_pnl_per_contract: ArrayLike,
-    cash: float,
-    tbills: float,
-    quick_ratio_min: float,
-    existing_margin: float = 0.0,
-    existing_stressed_pnl: float | ArrayLike = 0.0,
-) -> QuickRatioScaling:
-    """The most new condor contracts (at most the proposal) that keep the quick ratio (SPEC §7.6).
-
-    All tranches are scaled down together: the candidates are ``n(f) = floor(f·proposed)``
-    for ``f`` in [0, 1], so the ladder keeps its shape (its risk-inverse proportions) instead
-    of losing whole tranches. Every distinct candidate on that path (at most
-    ``Σ proposed + 1``) is evaluated at once, and the one with the most contracts whose quick
-    ratio is at least ``quick_ratio_min`` is returned. Checking the whole path, rather than
-    bisecting, stays exact when a scenario gain of the new contracts offsets a loss of the
-    existing book (the ratio then need not fall monotonically).
-
-    Parameters
-    ----------
-    proposed : array-like of int, shape (n_tranches,)
-        New contracts per tranche before this check (non-negative).
-    margin_per_contract : array-like, shape (n_tranches,)
-        Margin requirement per new contract, dollars.
-    stressed_pnl_per_contract : array-like, shape (n_tranches,) or (n_scenarios, n_tranches)
-        P&L per new contract in each stress scenario (negative = loss). A 1-d input is one
-        scenario (e.g. each tranche's worst case, which is conservative).
-    cash, tbills : float
-        Liquid assets, dollars.
-    quick_ratio_min : float
-        ``SizingParams.quick_ratio_min``.
-    existing_margin : float
-        Margin already required by the existing book.
-    existing_stressed_pnl : float or array-like, shape (n_scenarios,)
-        The existing book's P&L in the same scenarios.
-
-    Returns
-    -------
-    QuickRatioScaling
-        The stressed P&L of each candidate is its worst scenario's total. When even zero new
-        contracts breach the minimum, ``contracts`` is all zeros and ``feasible`` is False.
-    """
-    p = np.asarray(proposed)
-    if p.ndim != 1:
-        raise ValueError("proposed must be 1-d (one count per tranche)")
-    if np.any(p < 0) or not np.all(p == np.round(p)):
-        raise ValueError("proposed must hold non-negative whole numbers")
-    p = p.astype(np.int64)
-    margin = np.asarray(margin_per_contract, float)
-    stress = np.asarray(stressed_pnl_per_contract, float)
-    if stress.ndim == 1:
-        stress = stress[None, :]
-    if margin.shape != p.shape or stress.shape[1] != p.size:
-        raise ValueError("margin_per_contract and stressed_pnl_per_contract must match proposed")
-    base_stress = np.broadcast_to(np.asarray(existing_stressed_pnl, float), (stress.shape[0],))
-
-    path = _scaling_path(p)  # (K, n_tranches)
-    total_margin = existing_margin + path @ margin  # (K,)
-    worst = (base_stress[None, :] + path @ stress.T).min(axis=1)  # (K,)
-    ratios = np.asarray(quick_ratio(cash, tbills, total_margin, worst), float).reshape(-1)
-    ok = ratios >= quick_ratio_min
-    proposed_ratio = float(ratios[-1])
-    if not ok.any():
-        return QuickRatioScaling(
-            contracts=np.zeros_like(p),
-            quick_ratio=float(ratios[0]),
-            quick_ratio_proposed=proposed_ratio,
-            scale=0.0,
-            scaled=bool(p.sum() > 0),
-            feasible=False,
-        )
-    best = int(np.flatnonzero(ok)[-1])  # rows are ordered by total contracts
-    chosen = path[best]
-    total = int(p.sum())
-    return QuickRatioScaling(
-        contracts=chosen,
-        quick_ratio=float(ratios[best]),
-        quick_ratio_proposed=proposed_ratio,
-        scale=float(chosen.sum() / total) if total else 1.0,
-        scaled=bool(chosen.sum() < total),
-        feasible=True,
-    )

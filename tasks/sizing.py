@@ -15,7 +15,7 @@ step                      code
 3 risk-inverse scaling    :func:`tranche_scenario_pnl` + ``risk.risk_inverse_weights``
 4 hurdle and events       :func:`contract_multiplier`
 5 ALVH hedge              :func:`hedge_units`
-6 stress and liquidity    :func:`stress_pnl` + ``risk.scale_to_quick_ratio``
+6 stress and liquidity    :func:`stress_pnl` + ``risk.proportional_path`` search
 7 output                  ``_daily_sizing_rows``, ``_positions_rows``, ``_risk_row``
 ========================  ===========================================================
 
@@ -47,10 +47,17 @@ Choices where the SPEC is silent (each also noted where it is made)
   stays with the broker as part of the margin). Margin of a new condor = its max loss
   ``R``; of existing legs = their worst payoff at expiry per (underlying, expiry) group
   (no credit netting: the entry price is not in the portfolio file).
-- **Order of steps 5 and 6**: hedge for the proposed condors → scale condors to the quick
-  ratio with that hedge → recompute the hedge for the scaled condors → repeat until the
-  counts stop changing (they only fall, so this ends). The final book satisfies the quick
-  ratio and the β band with the hedge that was computed for it.
+- **Order of steps 5 and 6**: the hedge depends on the condor book (β before, crash loss)
+  and the quick ratio on both, so the new condors are scaled along the proportional path
+  ``floor(f·proposed)`` (``risk.proportional_path``), from the top: the first book that —
+  with the hedge computed for it — meets the quick ratio is kept. Alternating "hedge, then
+  scale" stalls: a full ladder's low β forbids the hedge that a smaller ladder would get.
+- **Crash limit when the hedge is capped** (SPEC silent): SPEC step 5 sizes ``h_tail`` to hold
+  the ``crash`` loss within ``max_drawdown·E`` but caps the hedge at the β band's low and the
+  premium budget. When a cap leaves the crash loss above the limit, the same path search
+  also cuts the new condors until it fits (the only lever left), and the rationale says so.
+  If the holdings and existing legs alone breach the limit, new condors are not cut for it
+  (they are not the cause) and the rationale flags the breach.
 - **Existing positions** (portfolio file): part of the book for β, stress and margin. A
   tranche whose expiry already holds an existing condor position gets no new contracts
   (the slot is taken: SPEC §4 "an existing position file can replace the modelled ladder").
@@ -100,7 +107,6 @@ _DAYS_PER_YEAR = 365.0
 _DAYS_PER_MONTH = 30.0  # "per month" of the hedge premium cap (SPEC §7 step 5)
 _BOX_TARGET_DAYS = 30  # box rate tenor read from a chain (SPEC §6: ~1 month financing)
 _MAX_PASSES = 3  # WACC ↔ post-hedge β fixed point (module notes)
-_MAX_QR_ROUNDS = 20  # hedge ↔ quick-ratio alternation; counts only fall, so it ends early
 _EPS = 1e-9
 
 #: SPEC §9 ``daily_sizing`` columns, in order.
@@ -703,33 +709,6 @@ def existing_legs(
     return legs, notes
 
 
-def scale_to_crash_limit(
-    contracts: np.ndarray, crash_per_contract: np.ndarray, crash_rest: float, limit: float
-) -> np.ndarray:
-    """The largest ``floor(f·contracts)`` whose crash loss stays within ``limit`` (USD).
-
-    SPEC §7 step 5 sizes the tail hedge to hold the ``crash`` loss within max drawdown,
-    but also caps the hedge at the β band's low and the premium budget. When a cap binds,
-    the SPEC is silent; we cut the new condors — the only lever left — proportionally
-    along the same path as the quick-ratio rule, and say so in the rationale.
-
-    Parameters
-    ----------
-    contracts : proposed new contracts per tranche.
-    crash_per_contract : crash P&L per contract per tranche (USD, ≤ 0 for a condor).
-    crash_rest : crash P&L of everything else (holdings, existing legs, the hedge).
-    limit : max drawdown in USD (positive).
-    """
-    n = np.asarray(contracts, dtype=np.int64)
-    c = np.asarray(crash_per_contract, dtype=float)
-    if crash_rest + float(n @ c) >= -limit - _EPS or n.sum() == 0:
-        return n
-    f = np.linspace(0.0, 1.0, int(n.max()) + 1)
-    path = np.floor(f[:, None] * n[None, :] + _EPS).astype(np.int64)
-    ok = crash_rest + path @ c >= -limit - _EPS
-    return path[np.nonzero(ok)[0].max()] if ok.any() else np.zeros_like(n)
-
-
 def expiry_margin(legs: pd.DataFrame) -> float:
     """Margin of existing legs: Σ over (underlying, expiry) of the worst payoff at expiry.
 
@@ -965,56 +944,10 @@ def size_portfolio(inputs: SizingInputs, portfolio: Portfolio) -> SizingResult:
 
     stress_matrix = condor_stress.to_numpy()
 
-    def one_pass(regime: tuple[bool, bool]) -> _Book:
-        cap = sz.cap_high if regime[0] else sz.cap_base
-        ncap = n_cap(cap, E, R)
-        pre = np.minimum(ncap.astype(float), q_w)
-        mult, fired = contract_multiplier(regime[1], rules, params)
-        proposed = np.floor(pre * mult + _EPS).astype(np.int64)
-        proposed[slot_taken] = 0
-        n = proposed.copy()
-        feasible, scaled = True, False
+    def book_at(n: np.ndarray) -> tuple[HedgeDecision, pd.Series, float]:
+        """The hedge, total stress P&L and quick ratio of the book with ``n`` new condors."""
         hd = hedge_for(n)
-        for _ in range(_MAX_QR_ROUNDS):  # hedge ↔ quick ratio; counts only fall
-            hd = hedge_for(n)
-            sc = risk.scale_to_quick_ratio(
-                n,
-                R,
-                stress_matrix,
-                portfolio.cash - hd.units * hedge.premium_usd,
-                portfolio.tbills,
-                sz.quick_ratio_min,
-                existing_margin=old_margin,
-                existing_stressed_pnl=(base_stress + hd.units * hedge_stress).to_numpy(),
-            )
-            feasible = sc.feasible
-            n_new = np.asarray(sc.contracts, dtype=np.int64)
-            if has_crash:
-                n_new = scale_to_crash_limit(
-                    n_new,
-                    condor_stress.loc["crash"].to_numpy(),
-                    float(base_stress["crash"] + hd.units * hedge_stress["crash"]),
-                    sz.max_drawdown * E,
-                )
-            if np.array_equal(n_new, n):
-                break
-            n = n_new
-        hd = hedge_for(n)
-        scaled = bool(n.sum() < proposed.sum())
-        crash_scaled = has_crash and bool(
-            n.sum()
-            < risk.scale_to_quick_ratio(
-                proposed,
-                R,
-                stress_matrix,
-                portfolio.cash - hd.units * hedge.premium_usd,
-                portfolio.tbills,
-                sz.quick_ratio_min,
-                existing_margin=old_margin,
-                existing_stressed_pnl=(base_stress + hd.units * hedge_stress).to_numpy(),
-            ).contracts.sum()
-        )
-        total = base_stress + hd.units * hedge_stress + condor_stress.to_numpy() @ n
+        total = base_stress + hd.units * hedge_stress + stress_matrix @ n
         qr = float(
             risk.quick_ratio(
                 portfolio.cash - hd.units * hedge.premium_usd,
@@ -1023,7 +956,41 @@ def size_portfolio(inputs: SizingInputs, portfolio: Portfolio) -> SizingResult:
                 float(total.min()) if len(total) else 0.0,
             )
         )
-        feasible = feasible and qr >= sz.quick_ratio_min
+        return hd, total, qr
+
+    def _breaches_crash(total: pd.Series) -> bool:
+        return bool(total["crash"] < -sz.max_drawdown * E - 1e-6)
+
+    def one_pass(regime: tuple[bool, bool]) -> _Book:
+        cap = sz.cap_high if regime[0] else sz.cap_base
+        ncap = n_cap(cap, E, R)
+        pre = np.minimum(ncap.astype(float), q_w)
+        mult, fired = contract_multiplier(regime[1], rules, params)
+        proposed = np.floor(pre * mult + _EPS).astype(np.int64)
+        proposed[slot_taken] = 0
+        # steps 5-6 together: walk the proportional path floor(f·proposed) from the top and
+        # keep the largest book that, with the hedge computed for *it*, meets the quick ratio
+        # and (when the hedge is capped) the crash limit. Hedge and limits depend on the book,
+        # so the whole path is checked rather than alternating scalings, which can stall at
+        # a poor book (a big ladder's low β forbids the hedge that a smaller one would get).
+        zero = np.zeros_like(proposed)
+        hd, total, qr = book_at(zero)
+        crash_rule = has_crash and not _breaches_crash(total)
+        n, reason = zero, None
+        for cand in risk.proportional_path(proposed)[::-1]:
+            hd_c, total_c, qr_c = book_at(cand)
+            why = (
+                "quick_ratio"
+                if qr_c < sz.quick_ratio_min
+                else ("crash" if crash_rule and _breaches_crash(total_c) else None)
+            )
+            if why is None:
+                n, hd, total, qr = cand, hd_c, total_c, qr_c
+                break
+            reason = reason or why
+        scaled = bool(n.sum() < proposed.sum())
+        feasible = qr >= sz.quick_ratio_min
+        crash_scaled = scaled and reason == "crash"
         beta_after = hd.beta_after
         w = wacc_at(beta_after)
         return _Book(
@@ -1130,7 +1097,7 @@ def size_portfolio(inputs: SizingInputs, portfolio: Portfolio) -> SizingResult:
             f"book infeasible: quick ratio {book.quick_ratio:.2f} < {sz.quick_ratio_min:g} even "
             "with no new condors: 0 new contracts"
         )
-    elif book.scaled and book.proposed.sum() > 0:
+    elif book.scaled and not book.crash_scaled and book.proposed.sum() > 0:
         rationale.append(
             f"new condors scaled {book.proposed.sum()} → {book.contracts.sum()} contracts to keep "
             f"the quick ratio ≥ {sz.quick_ratio_min:g} (now {book.quick_ratio:.2f})"

@@ -68,7 +68,7 @@ def prefect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[s
         "DO_NOT_TRACK": "1",
         "PREFECT_API_URL": api,
     }
-    log = open(home / "server.log", "w")  # noqa: SIM115 - closed in teardown
+    log = open(home / "server.log", "w")
     server = subprocess.Popen(
         [str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
         env={k: v for k, v in env.items() if k != "PREFECT_API_URL"},
@@ -89,7 +89,7 @@ def test_served_daily_deployment_runs_and_publishes_artifacts(
 ) -> None:
     api, env = prefect_server
     db_path = tmp_path / "w.duckdb"
-    serve_log = open(tmp_path / "serve.log", "w")  # noqa: SIM115 - closed below
+    serve_log = open(tmp_path / "serve.log", "w")
     served = subprocess.Popen(
         [str(BIN / "condorcap"), "serve", "--source", "snapshot", "--db", str(db_path)],
         env=env,

@@ -637,113 +637,15 @@ def test_quick_ratio_by_hand() -> None:
     assert risk.quick_ratio(1.0, 0.0, 0.0, 10.0) == math.inf
 
 
-def _brute_force_scaling(proposed, margin, stress, cash, tbills, qmin, base_margin, base_stress):
-    """Walk f over every breakpoint j/p_i exactly (Fractions) and keep the largest feasible."""
-    stress = np.atleast_2d(np.asarray(stress, float))
-    base_stress = np.broadcast_to(np.asarray(base_stress, float), (stress.shape[0],))
-    fs = {Fraction(0)} | {Fraction(j, p) for p in proposed if p > 0 for j in range(1, p + 1)}
-    best = None
-    for f in sorted(fs):
-        n = [math.floor(f * p) for p in proposed]
-        need_margin = base_margin + sum(ni * m for ni, m in zip(n, margin, strict=True))
-        worst = min(
-            base_stress[s] + sum(ni * stress[s, i] for i, ni in enumerate(n))
-            for s in range(stress.shape[0])
-        )
-        denom = need_margin + max(0.0, -worst)
-        with np.errstate(over="ignore"):  # a tiny positive denominator is an infinite ratio
-            ratio = math.inf if denom <= 0 else (cash + tbills) / denom
-        if ratio >= qmin:
-            best = n
-    return best
-
-
-def test_scale_to_quick_ratio_single_tranche_n_and_n_plus_one() -> None:
-    margin, loss, cash, qmin = 4800.0, -3000.0, 300_000.0, SizingParams().quick_ratio_min
-    res = risk.scale_to_quick_ratio([100], [margin], [loss], cash, 0.0, qmin)
-    n = int(res.contracts[0])
-
-    def ratio(k: int) -> float:
-        return cash / (k * margin + k * 3000.0)
-
-    assert ratio(n) >= qmin and ratio(n + 1) < qmin
-    assert n == max(k for k in range(1, 101) if ratio(k) >= qmin)
-    assert res.scaled and res.feasible and res.quick_ratio == pytest.approx(ratio(n))
-    # nothing to cut when the proposal already passes
-    ok = risk.scale_to_quick_ratio([5], [margin], [loss], cash, 0.0, qmin)
-    assert ok.contracts.tolist() == [5] and not ok.scaled
-
-
-def test_scale_to_quick_ratio_proportional_multi_tranche_and_scenarios() -> None:
-    proposed = [12, 7, 3]
-    margin = [4800.0, 4700.0, 4600.0]
-    stress = np.array([[-4000.0, -3500.0, -3000.0], [1500.0, 1200.0, 900.0]])
-    args = (
-        proposed,
-        margin,
-        stress,
-        120_000.0,
-        30_000.0,
-        1.5,
-        20_000.0,
-        np.array([5000.0, -30_000.0]),
-    )
-    res = risk.scale_to_quick_ratio(*args)
-    ref = _brute_force_scaling(*args)
-    assert res.contracts.tolist() == ref
-    assert all(0 <= c <= p for c, p in zip(res.contracts, proposed, strict=True))
-    infeasible = risk.scale_to_quick_ratio(proposed, margin, stress, 1_000.0, 0.0, 1.5, 20_000.0)
-    assert not infeasible.feasible and infeasible.contracts.tolist() == [0, 0, 0]
-
-
-tranche_case = st.integers(1, 4).flatmap(
-    lambda k: st.tuples(
-        st.lists(st.integers(0, 25), min_size=k, max_size=k),
-        st.lists(st.floats(0, 6000, allow_subnormal=False), min_size=k, max_size=k),
-        st.lists(
-            st.lists(st.floats(-6000, 1500, allow_subnormal=False), min_size=k, max_size=k),
-            min_size=1,
-            max_size=3,
-        ),
-    )
-)
-
-
-@settings(max_examples=120, deadline=None)
-@given(
-    case=tranche_case,
-    cash=st.floats(0, 500_000, allow_subnormal=False),
-    extra_cash=st.floats(0, 200_000),
-    qmin=st.floats(0.5, 3.0),
-    looser=st.floats(0, 0.5),
-    base_margin=st.floats(0, 50_000, allow_subnormal=False),
-    base_stress=st.floats(-50_000, 10_000, allow_subnormal=False),
-)
-def test_scale_to_quick_ratio_properties(
-    case, cash, extra_cash, qmin, looser, base_margin, base_stress
-) -> None:
-    proposed, margin, stress = case
-    stress = np.array(stress)
-    res = risk.scale_to_quick_ratio(
-        proposed, margin, stress, cash, 0.0, qmin, base_margin, base_stress
-    )
-    ref = _brute_force_scaling(proposed, margin, stress, cash, 0.0, qmin, base_margin, base_stress)
-    if ref is None:
-        assert not res.feasible and res.contracts.sum() == 0
-    else:
-        assert res.contracts.tolist() == ref
-        # the quick ratio holds after scaling, recomputed here
-        worst = (base_stress + stress @ res.contracts).min()
-        denom = base_margin + res.contracts @ np.array(margin) + max(0.0, -worst)
-        with np.errstate(over="ignore"):
-            assert denom <= 0 or cash / denom >= qmin
-    assert np.all(res.contracts <= np.array(proposed))
-    # more cash (equity) or a lower minimum never gives fewer contracts
-    richer = risk.scale_to_quick_ratio(
-        proposed, margin, stress, cash + extra_cash, 0.0, qmin, base_margin, base_stress
-    )
-    laxer = risk.scale_to_quick_ratio(
-        proposed, margin, stress, cash, 0.0, qmin - looser, base_margin, base_stress
-    )
-    assert richer.contracts.sum() >= res.contracts.sum()
-    assert laxer.contracts.sum() >= res.contracts.sum()
+def test_proportional_path_is_every_breakpoint_of_floor_f_times_proposed() -> None:
+    """Against exact rational arithmetic: every distinct floor(f·p) for f in [0, 1], in order."""
+    for proposed in ([7], [3, 5], [0, 4, 9], [10, 10, 1], [0, 0]):
+        fs = {Fraction(0)} | {Fraction(j, p) for p in proposed if p > 0 for j in range(1, p + 1)}
+        expected = []
+        for f in sorted(fs):
+            row = [math.floor(f * p) for p in proposed]
+            if row not in expected:
+                expected.append(row)
+        got = risk.proportional_path(proposed)
+        assert got.tolist() == expected
+        assert got[-1].tolist() == list(proposed)

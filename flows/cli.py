@@ -165,7 +165,9 @@ def print_recommendation(sized: SizingResult) -> None:
         hl = legs[legs["position_id"] == h["position_id"]]
         desc = ", ".join(
             f"{'long' if q > 0 else 'short'} {pd.Timestamp(e).date()} {pc} {k:g}"
-            for q, e, pc, k in zip(hl["qty"], hl["expiry"], hl["put_call"], hl["strike"], strict=True)
+            for q, e, pc, k in zip(
+                hl["qty"], hl["expiry"], hl["put_call"], hl["strike"], strict=True
+            )
         )
         console.print(
             f"hedge {h['position_id']}: [bold]{int(h['contracts'])} units[/] of ({desc}), "
@@ -292,6 +294,37 @@ def export(
         console.print(f"[bold red]export failed:[/] {exc}")
         raise typer.Exit(1) from exc
     console.print(f"{n} rows of {table} → {out}")
+
+
+@app.command("size-many")
+def size_many(
+    config: Annotated[
+        Path, typer.Option("--config", help="portfolio TOML (any number of portfolios)")
+    ],
+    as_of: Annotated[str, typer.Option("--as-of", help="a session already ingested")],
+    workers: Annotated[
+        int | None, typer.Option(help="local Dask worker processes (needs the [dask] extra)")
+    ] = None,
+    dask_address: Annotated[
+        str | None, typer.Option("--dask-address", help="an existing Dask scheduler")
+    ] = None,
+    db_path: DbOption = None,
+) -> None:
+    """Size many portfolios for one day, optionally across Dask workers."""
+    from flows.scale import size_many_flow
+
+    try:
+        res = size_many_flow(
+            as_of, str(config), str(_db(db_path)), workers=workers, dask_address=dask_address
+        )
+    except Exception as exc:
+        console.print(f"[bold red]size-many failed:[/] {exc}")
+        raise typer.Exit(1) from exc
+    console.print(
+        f"sized {res.portfolios} portfolios for {res.as_of.date()}: {res.contracts} condor "
+        f"contracts; market {res.seconds_market:.1f} s, sizing {res.seconds_sizing:.1f} s, "
+        f"write {res.seconds_write:.1f} s"
+    )
 
 
 @app.command()

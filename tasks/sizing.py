@@ -209,6 +209,68 @@ INSUFFICIENT = "insufficient_history"
 
 
 @dataclass
+class MarketBook:
+    """What a day's sizing prices before any portfolio is looked at (steps 1 and 3's P&L)."""
+
+    chain: Chain | None
+    chain_note: str | None
+    tranches: list[Tranche]
+    legs: pd.DataFrame
+    hedge: HedgeUnit
+    condor_stress: pd.DataFrame  # (scenario × tranche) USD per contract
+    hedge_stress: pd.Series  # per hedge unit
+    scenario_pnl: np.ndarray | None  # (historical scenario × tranche) USD per contract
+    box_rate: float
+    box_source: str
+
+
+def market_book(inputs: SizingInputs, params: Params, rules: Rules) -> MarketBook:
+    """Ladder, hedge unit, stress and historical-scenario P&L of one day (memoised on inputs)."""
+    key = params.model_dump_json()
+    if key in inputs.cache:
+        return inputs.cache[key]
+    ctx, pr, hp = inputs.ctx, params.pricing, params.hedge
+    chain, note = inputs.chain, None
+    if chain is not None and pd.Timestamp(chain.as_of).normalize() != ctx.as_of:
+        note = (
+            f"chain quoted {pd.Timestamp(chain.as_of).date()} is not of {ctx.as_of.date()}: ignored"
+        )
+        chain = None
+    tranches = build_ladder(ctx, params, rules, chain)
+    ids = [t.position_id for t in tranches]
+    legs = _stack_legs(tranches)
+    hedge = hedge_unit(ctx.as_of, ctx.term, ctx.risk_free, pr, hp, ctx.vvix)
+    hedge_id = f"ALVH-{hedge.legs['expiry'].max().date()}"
+    spx_r = np.asarray(inputs.spx_returns, float)
+    vix_r = np.asarray(inputs.vix_ratios, float)
+    scen = (
+        tranche_scenario_pnl(ctx, legs, spx_r, vix_r, params)[ids].to_numpy()
+        if spx_r.size >= 2 and spx_r.size == vix_r.size
+        else None
+    )
+    box_rate, box_source = float("nan"), "spread"
+    if chain is not None:
+        box_rate, box_source = box_rate_for_target(chain, _BOX_TARGET_DAYS)[0], "chain"
+    if not np.isfinite(box_rate):
+        box_rate = risk.box_rate_fallback(ctx.risk_free, params.risk.box_spread)
+        box_source = "spread"
+    book = MarketBook(
+        chain=chain,
+        chain_note=note,
+        tranches=tranches,
+        legs=legs,
+        hedge=hedge,
+        condor_stress=stress_pnl(ctx, legs, params)[ids],
+        hedge_stress=stress_pnl(ctx, hedge.legs.assign(position_id=hedge_id), params)[hedge_id],
+        scenario_pnl=scen,
+        box_rate=box_rate,
+        box_source=box_source,
+    )
+    inputs.cache[key] = book
+    return book
+
+
+@dataclass
 class SizingInputs:
     """Everything the sizing of one ``as_of`` reads (all point-in-time for ``ctx.as_of``).
 
@@ -226,6 +288,9 @@ class SizingInputs:
     hedge_beta_F: float
     irr: risk.IrrResult | None
     chain: Chain | None = None
+    # portfolio-independent pieces (ladder, hedge unit, scenario and stress P&L), memoised per
+    # parameter set so sizing many portfolios on one day prices the market once
+    cache: dict[str, MarketBook] = field(default_factory=dict, repr=False, compare=False)
 
 
 @dataclass
@@ -780,18 +845,16 @@ def size_portfolio(inputs: SizingInputs, portfolio: Portfolio) -> SizingResult:
     rules = read_rules(inputs.signals)
     rationale.extend(rules.notes)
 
-    chain = inputs.chain
-    if chain is not None and pd.Timestamp(chain.as_of).normalize() != ctx.as_of:
-        rationale.append(
-            f"chain quoted {pd.Timestamp(chain.as_of).date()} is not of {ctx.as_of.date()}: ignored"
-        )
-        chain = None
+    mb = market_book(inputs, params, rules)
+    chain = mb.chain
+    if mb.chain_note:
+        rationale.append(mb.chain_note)
 
     # ---- step 1: ladder
-    tranches = build_ladder(ctx, params, rules, chain)
+    tranches = mb.tranches
     ids = [t.position_id for t in tranches]
     condors = [t.condor for t in tranches]
-    legs = _stack_legs(tranches)
+    legs = mb.legs
     R = np.array([c.max_loss for c in condors])
     base_delta = params.ladder.short_delta
     if rules.risk_off:
@@ -835,7 +898,7 @@ def size_portfolio(inputs: SizingInputs, portfolio: Portfolio) -> SizingResult:
         beta_F = 0.0
         rationale.append("no β_F estimate at all: hedge dollar beta taken as 0 (no beta hedge)")
 
-    hedge = hedge_unit(ctx.as_of, ctx.term, rf, pr, hp, ctx.vvix)
+    hedge = mb.hedge
     hedge_id = f"ALVH-{hedge.legs['expiry'].max().date()}"
     hedge_legs = hedge.legs.assign(position_id=hedge_id)
     hedge_tenor = int(hedge.legs["tenor_days"].max())
@@ -864,8 +927,8 @@ def size_portfolio(inputs: SizingInputs, portfolio: Portfolio) -> SizingResult:
     # stress of every piece, per unit (condors per contract, hedge per unit, the rest as held)
     scen_names = list(sz.scenarios)
     spx_shock = pd.Series({n: sz.scenarios[n].spx_return for n in scen_names}, dtype=float)
-    condor_stress = stress_pnl(ctx, legs, params)[ids]  # (n_scen, n_tranches)
-    hedge_stress = stress_pnl(ctx, hedge_legs, params)[hedge_id]
+    condor_stress = mb.condor_stress  # (n_scen, n_tranches)
+    hedge_stress = mb.hedge_stress
     old_stress = (
         stress_pnl(ctx, old_legs, params).sum(axis=1)
         if len(old_legs)
@@ -879,27 +942,20 @@ def size_portfolio(inputs: SizingInputs, portfolio: Portfolio) -> SizingResult:
         rationale.append("no 'crash' scenario configured: no tail hedge")
 
     # ---- step 3: risk-inverse weights (independent of the cap regime)
-    spx_r = np.asarray(inputs.spx_returns, float)
-    vix_r = np.asarray(inputs.vix_ratios, float)
-    if spx_r.size >= 2 and spx_r.size == vix_r.size:
-        scen = tranche_scenario_pnl(ctx, legs, spx_r, vix_r, params)[ids].to_numpy()
-        cov = risk.scenario_covariance(scen)
+    if mb.scenario_pnl is not None:
+        cov = risk.scenario_covariance(mb.scenario_pnl)
         sigma = np.sqrt(np.clip(np.diag(cov), 0.0, None))
         q_w = risk.risk_inverse_weights(sigma, cov, sz.target_vol * E)
     else:
         sigma = np.full(len(ids), np.nan)
         q_w = np.zeros(len(ids))
         rationale.append(
-            f"only {spx_r.size} joint SPX/VIX scenarios: no risk-inverse sizing (0 contracts)"
+            f"only {np.size(inputs.spx_returns)} joint SPX/VIX scenarios: no risk-inverse "
+            "sizing (0 contracts)"
         )
 
     # ---- WACC pieces that do not depend on the sizing
-    box_rate, box_source = float("nan"), "spread"
-    if chain is not None:
-        box_rate = box_rate_for_target(chain, _BOX_TARGET_DAYS)[0]
-        box_source = "chain"
-    if not np.isfinite(box_rate):
-        box_rate, box_source = risk.box_rate_fallback(rf, rk.box_spread), "spread"
+    box_rate, box_source = mb.box_rate, mb.box_source
     t_1256 = risk.section_1256_rate(rk.t_ltcg, rk.t_ord)
     V = E + portfolio.margin_debt + portfolio.box_debt
     drag = risk.collateral_drag(portfolio.idle_collateral, V, rf, rk.r_sweep)

@@ -24,6 +24,7 @@ from tasks.chain import ChainFormatError, chain_as_of, read_chain
 from tasks.history import LadderHistory, model_ladder, vix_future_series
 from tasks.market import context_at, market_frame
 from tasks.risk import (
+    IrrResult,
     betas_table,
     irr_from_events,
     joint_scenarios,
@@ -355,6 +356,8 @@ def size_portfolios(
     chain = read_chain(chain_path) if chain_path else None
     day_signals = signals[signals["as_of"] == as_of]
     results = []
+    cache: dict = {}  # the market book (ladder, hedge, scenario P&L) is priced once per params
+    irr_by_window: dict[int, IrrResult] = {}  # the modelled ladder's IRR is the same for all
     for portfolio in portfolios:
         p = portfolio.params
         spx_returns, vix_ratios = joint_scenarios(
@@ -370,7 +373,14 @@ def size_portfolios(
             condors, hedges = fills.condors, fills.hedges
         else:
             condors, hedges = facts.history.condor_events, facts.history.hedge_events
-        irr = irr_from_events(condors, hedges, as_of, p.risk.irr_window)
+        if portfolio.fills_file:
+            irr = irr_from_events(condors, hedges, as_of, p.risk.irr_window)
+        else:
+            if p.risk.irr_window not in irr_by_window:
+                irr_by_window[p.risk.irr_window] = irr_from_events(
+                    condors, hedges, as_of, p.risk.irr_window
+                )
+            irr = irr_by_window[p.risk.irr_window]
         inputs = SizingInputs(
             ctx=ctx,
             signals=day_signals,
@@ -379,6 +389,7 @@ def size_portfolios(
             hedge_beta_F=hedge_beta,
             irr=irr,
             chain=chain,
+            cache=cache,
         )
         results.append(size_portfolio(inputs, portfolio))
     return results

@@ -57,7 +57,9 @@ def _stop(proc: subprocess.Popen) -> None:
 
 
 @pytest.fixture(scope="module")
-def prefect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, str]]]:
+def prefect_server(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[str, dict[str, str]]]:
     home = tmp_path_factory.mktemp("prefect-home")
     port = _free_port()
     api = f"http://127.0.0.1:{port}/api"
@@ -100,8 +102,10 @@ def test_served_daily_deployment_runs_and_publishes_artifacts(
     )
     try:
         dep = _wait(
-            lambda: (r := requests.get(f"{api}/deployments/name/daily/daily", timeout=5)).ok
-            and r.json(),
+            lambda: (
+                (r := requests.get(f"{api}/deployments/name/daily/daily", timeout=5)).ok
+                and r.json()
+            ),
             120,
             "the daily deployment",
             served,
@@ -122,7 +126,9 @@ def test_served_daily_deployment_runs_and_publishes_artifacts(
 
         def finished() -> dict | None:
             state = requests.get(f"{api}/flow_runs/{run_id}", timeout=5).json()["state"]
-            return state if state["type"] in {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"} else None
+            return (
+                state if state["type"] in {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"} else None
+            )
 
         state = _wait(finished, 300, "the triggered daily run", served)
         assert state["type"] == "COMPLETED", state

@@ -30,8 +30,10 @@ DATA_TABLES = (
 def _dump(path: Path) -> dict[str, pd.DataFrame]:
     out = {}
     for t in DATA_TABLES:
-        df = db.query(path, f"SELECT * EXCLUDE ({_volatile(t)}) FROM {t}") if _volatile(t) else db.query(
-            path, f"SELECT * FROM {t}"
+        df = (
+            db.query(path, f"SELECT * EXCLUDE ({_volatile(t)}) FROM {t}")
+            if _volatile(t)
+            else db.query(path, f"SELECT * FROM {t}")
         )
         out[t] = df.sort_values(list(df.columns)).reset_index(drop=True)
     return out
@@ -63,7 +65,8 @@ def test_daily_run_lands_every_series_every_signal_and_a_run_row(daily_db: Path)
     assert runs.to_dict("records") == [{"flow": "daily", "d": AS_OF, "status": "completed"}]
     # point in time: nothing dated after as_of was used by the signals
     late = db.query(
-        daily_db, f"SELECT count(*) n FROM signal_states WHERE input_date > '{AS_OF}' AND signal <> 'fomc_window'"
+        daily_db,
+        f"SELECT count(*) n FROM signal_states WHERE input_date > '{AS_OF}' AND signal <> 'fomc_window'",
     )
     assert late["n"][0] == 0
     risk = db.query(daily_db, f"SELECT * FROM portfolio_risk WHERE as_of = '{AS_OF}'")
@@ -99,7 +102,9 @@ def test_corrupt_rows_are_quarantined_with_reasons_and_good_rows_load(
     vix.write_text("".join(lines))
 
     path = tmp_path / "w.duckdb"
-    res = daily_flow(as_of=AS_OF, snapshot_dir=str(snapshot_copy), db_path=str(path), artifacts=False)
+    res = daily_flow(
+        as_of=AS_OF, snapshot_dir=str(snapshot_copy), db_path=str(path), artifacts=False
+    )
     q = db.query(path, "SELECT raw, check_name, detail FROM quarantine WHERE series_id = 'vix'")
     raws = dict(zip(q["raw"], q["check_name"], strict=True))
     assert raws[lines[target].strip()] == "value_in_bounds"

@@ -677,6 +677,7 @@ def test_the_crash_limit_holds_whenever_the_holdings_alone_allow_it(spy, max_dd)
     holdings_crash = -0.20 * spy  # the crash scenario's SPX move on beta-1 holdings
     if holdings_crash >= -limit:
         assert pr["stress_crash_pnl"] >= -limit - 1e-6
-    assert pr["quick_ratio"] >= port.params.sizing.quick_ratio_min or _condors(res)[
-        "contracts"
-    ].sum() == 0
+    assert (
+        pr["quick_ratio"] >= port.params.sizing.quick_ratio_min
+        or _condors(res)["contracts"].sum() == 0
+    )

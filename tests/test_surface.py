@@ -191,7 +191,9 @@ def test_vix_term_curves_equals_the_single_date_curve_on_each_date() -> None:
     terms = [VolTerm(14.20, 16.04, 18.03, 19.65), VolTerm(14.88, 16.64, 19.54, np.nan)]
     many = vix_term_curves(
         days,
-        VolTerm(*(np.array([getattr(t, f) for t in terms]) for f in ("vix9d", "vix", "vix3m", "vix6m"))),
+        VolTerm(
+            *(np.array([getattr(t, f) for t in terms]) for f in ("vix9d", "vix", "vix3m", "vix6m"))
+        ),
         8,
         0.5,
     )

@@ -197,13 +197,21 @@ def signal_states(work_path: str, as_of: list[pd.Timestamp], params: SignalParam
 def write_derived(
     work_path: str, tables: dict[str, pd.DataFrame], partitions: pd.DataFrame | None = None
 ) -> int:
-    """Replace the as_of partitions of every derived table in ONE transaction."""
+    """Replace the as_of partitions of every derived table in ONE transaction.
+
+    Tables with a ``portfolio_id`` are replaced per (as_of, portfolio_id).
+    """
     written = 0
     con = db.connect(work_path)
     try:
         with db.transaction(con):
             for name, rows in tables.items():
-                written += db.replace_partitions(con, name, rows, partitions=partitions)
+                if "portfolio_id" in rows.columns:
+                    # per-portfolio tables: a run replaces only the portfolios it sized, so a
+                    # `size-many` batch and the daily config can share a day
+                    written += db.replace_partitions(con, name, rows, ("as_of", "portfolio_id"))
+                else:
+                    written += db.replace_partitions(con, name, rows, partitions=partitions)
     finally:
         con.close()
     return written

@@ -175,3 +175,29 @@ def test_backfill_fills_every_session_of_the_range(tmp_path: Path) -> None:
     assert len(got) == len(days) and (got["n"] == len(SIGNALS)).all()
     vt = db.query(path, "SELECT count(DISTINCT as_of) n FROM vix_term")["n"][0]
     assert vt == len(days)
+
+
+def test_size_many_sizes_every_generated_portfolio(daily_db: Path, tmp_path: Path) -> None:
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+    from portfolios import generate
+
+    from flows.scale import size_many_flow
+
+    config = tmp_path / "many.toml"
+    config.write_text(generate(12))
+    path = tmp_path / "w.duckdb"
+    path.write_bytes(daily_db.read_bytes())
+    res = size_many_flow(AS_OF, str(config), str(path))
+    assert res.portfolios == 12
+    got = db.query(path, f"SELECT portfolio_id FROM portfolio_risk WHERE as_of = '{AS_OF}'")
+    assert sum(got["portfolio_id"].str.startswith("gen_")) == 12
+    # the daily run's portfolios of the same day are still there
+    assert {"steward_1m", "promoter_1m"} <= set(got["portfolio_id"])
+    caps = db.query(
+        path,
+        "SELECT p.contracts, p.n_cap FROM sizing_positions p WHERE kind = 'condor' "
+        "AND portfolio_id LIKE 'gen_%'",
+    )
+    assert (caps["contracts"] <= caps["n_cap"]).all()

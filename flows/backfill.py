@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 
 import pandas as pd
@@ -47,58 +47,44 @@ def backfill_flow(
     say = progress or (lambda _msg: None)
     t0 = time.perf_counter()
     timings: dict[str, float] = {}
-    started_at = datetime.now(UTC).replace(tzinfo=None)
     db_file = Path(db_path) if db_path else db.default_db_path()
     params = Params()
 
-    with db.RunWorkspace(db_file) as ws:
+    with db.RunWorkspace(db_file, flow="backfill") as ws:
+        ws.as_of = end
         work = str(ws.work_path)
-        try:
-            say("ingest")
-            t = time.perf_counter()
-            ingested = ingest(source, snapshot_dir, SourceUrls(), params)
-            loaded = steps.load_facts(work, ingested, ws.run_id)
-            timings["ingest"] = time.perf_counter() - t
+        say("ingest")
+        t = time.perf_counter()
+        ingested = ingest(source, snapshot_dir, SourceUrls(), params)
+        loaded = steps.load_facts(work, ingested, ws.run_id)
+        timings["ingest"] = time.perf_counter() - t
 
-            last = steps.latest_complete_session(work)
-            first = steps.first_session(work)
-            lo = max(pd.Timestamp(start), first) if start else first
-            hi = min(pd.Timestamp(end), last) if end else last
-            days = calendar.sessions(lo, hi)
-            if len(days) == 0:
-                raise ValueError(f"no sessions between {lo.date()} and {hi.date()}")
+        last = steps.latest_complete_session(work)
+        first = steps.first_session(work)
+        lo = max(pd.Timestamp(start), first) if start else first
+        hi = min(pd.Timestamp(end), last) if end else last
+        days = calendar.sessions(lo, hi)
+        if len(days) == 0:
+            raise ValueError(f"no sessions between {lo.date()} and {hi.date()}")
 
-            say("signals")
-            t = time.perf_counter()
-            sig = steps.signal_states(work, list(days), params.signals)
-            timings["signals"] = time.perf_counter() - t
+        say("signals")
+        t = time.perf_counter()
+        sig = steps.signal_states(work, list(days), params.signals)
+        timings["signals"] = time.perf_counter() - t
 
-            say("history and betas")
-            t = time.perf_counter()
-            facts = steps.analytics(work, list(days), params)
-            timings["history and betas"] = time.perf_counter() - t
+        say("history and betas")
+        t = time.perf_counter()
+        facts = steps.analytics(work, list(days), params)
+        timings["history and betas"] = time.perf_counter() - t
 
-            say("write")
-            t = time.perf_counter()
-            derived = {"signal_states": sig, "betas": facts.betas, "vix_term": facts.vix_term}
-            written = steps.write_derived(work, derived, pd.DataFrame({"as_of": days}))
-            written += steps.write_history(work, facts.history, days[-1])
-            timings["write"] = time.perf_counter() - t
-            rows = written + sum(loaded.values())
-            con = ws.connect()
-            try:
-                with db.transaction(con):
-                    db.record_run(con, ws.run_id, "backfill", hi, started_at, "completed", rows)
-            finally:
-                con.close()
-            ws.publish()
-        except Exception as exc:
-            failure: Exception | None = exc
-        else:
-            failure = None
-    if failure is not None:
-        db.record_failed_run(db_file, ws.run_id, "backfill", end, started_at, str(failure))
-        raise failure
+        say("write")
+        t = time.perf_counter()
+        derived = {"signal_states": sig, "betas": facts.betas, "vix_term": facts.vix_term}
+        written = steps.write_derived(work, derived, pd.DataFrame({"as_of": days}))
+        written += steps.write_history(work, facts.history, days[-1])
+        timings["write"] = time.perf_counter() - t
+        rows = written + sum(loaded.values())
+        ws.complete(rows, as_of=hi)
     return BackfillResult(
         run_id=ws.run_id,
         start=days[0],

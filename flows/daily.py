@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -103,7 +103,6 @@ def daily_flow(
     """
     logger = get_run_logger()
     started = time.perf_counter()
-    started_at = datetime.now(UTC).replace(tzinfo=None)
     db_file = Path(db_path) if db_path else db.default_db_path()
     params = Params()
     portfolios: PortfolioFile = load_portfolios(config_path or DEFAULT_CONFIG)
@@ -114,47 +113,33 @@ def daily_flow(
         logger.info(msg)
         return DailyResult(run_id="", as_of=day, status="skipped", message=msg)
 
-    failure: Exception | None = None
-    with db.RunWorkspace(db_file) as ws:
+    with db.RunWorkspace(db_file, flow="daily") as ws:
+        ws.as_of = day
         work = str(ws.work_path)
-        try:
-            ingested = ingest(source, snapshot_dir, SourceUrls(), params)
-            loaded = steps.load_facts(work, ingested, ws.run_id)
-            day = day if day is not None else steps.latest_complete_session(work)
-            sig = steps.signal_states(work, [day], params.signals)
-            facts = steps.analytics(work, [day], params)
-            if day not in facts.market.index or pd.isna(facts.market.loc[day, "spx"]):
-                raise DataQualityError(
-                    f"no SPX close knowable on {day.date()}: the data ends "
-                    f"{facts.market['spx'].last_valid_index().date()} — cannot size this day"
-                )
-            chain = steps.find_chain(snapshot_dir or SNAPSHOT_DIR, day)
-            sized = steps.size_portfolios(
-                day, portfolios.portfolios, sig, facts, str(chain) if chain else None
+        ingested = ingest(source, snapshot_dir, SourceUrls(), params)
+        loaded = steps.load_facts(work, ingested, ws.run_id)
+        day = ws.as_of = day if day is not None else steps.latest_complete_session(work)
+        sig = steps.signal_states(work, [day], params.signals)
+        facts = steps.analytics(work, [day], params)
+        if day not in facts.market.index or pd.isna(facts.market.loc[day, "spx"]):
+            raise DataQualityError(
+                f"no SPX close knowable on {day.date()}: the data ends "
+                f"{facts.market['spx'].last_valid_index().date()} — cannot size this day"
             )
-            derived = {
-                "signal_states": sig,
-                "betas": facts.betas,
-                "vix_term": facts.vix_term,
-                **sizing_tables(sized),
-            }
-            written = steps.write_derived(work, derived, pd.DataFrame({"as_of": [day]}))
-            written += steps.write_history(work, facts.history, day)
-            rows_written = written + sum(loaded.values())
-            con = ws.connect()
-            try:
-                with db.transaction(con):
-                    db.record_run(
-                        con, ws.run_id, "daily", day, started_at, "completed", rows_written
-                    )
-            finally:
-                con.close()
-            ws.publish()
-        except Exception as exc:  # recorded below, after the working copy is discarded
-            failure = exc
-    if failure is not None:
-        db.record_failed_run(db_file, ws.run_id, "daily", day, started_at, str(failure))
-        raise failure
+        chain = steps.find_chain(snapshot_dir or SNAPSHOT_DIR, day)
+        sized = steps.size_portfolios(
+            day, portfolios.portfolios, sig, facts, str(chain) if chain else None
+        )
+        derived = {
+            "signal_states": sig,
+            "betas": facts.betas,
+            "vix_term": facts.vix_term,
+            **sizing_tables(sized),
+        }
+        written = steps.write_derived(work, derived, pd.DataFrame({"as_of": [day]}))
+        written += steps.write_history(work, facts.history, day)
+        rows_written = written + sum(loaded.values())
+        ws.complete(rows_written)
 
     result = DailyResult(
         run_id=ws.run_id,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 
 import pandas as pd
@@ -64,8 +64,8 @@ def run_size_many(
         raise ValueError(f"{day.date()} is not an NYSE session")
     params = Params()
     portfolios = load_portfolios(config_path).portfolios
-    started_at = datetime.now(UTC).replace(tzinfo=None)
-    with db.RunWorkspace(Path(db_path)) as ws:
+    with db.RunWorkspace(Path(db_path), flow="size-many") as ws:
+        ws.as_of = day
         work = str(ws.work_path)
         t0 = time.perf_counter()
         sig = steps.signal_states(work, [day], params.signals)
@@ -80,13 +80,7 @@ def run_size_many(
         t2 = time.perf_counter()
         tables = sizing_tables(sized)
         written = steps.write_derived(work, tables, pd.DataFrame({"as_of": [day]}))
-        con = ws.connect()
-        try:
-            with db.transaction(con):
-                db.record_run(con, ws.run_id, "size-many", day, started_at, "completed", written)
-        finally:
-            con.close()
-        ws.publish()
+        ws.complete(written)
         t3 = time.perf_counter()
     contracts = int(tables["portfolio_risk"]["condor_contracts"].sum())
     return ScaleResult(day, len(portfolios), contracts, t1 - t0, t2 - t1, t3 - t2, ws.run_id)

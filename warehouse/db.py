@@ -117,8 +117,11 @@ class RunWorkspace:
     Leaving the block without :meth:`publish` (or by an exception) discards the copy.
     """
 
-    def __init__(self, db_path: str | Path, wait: bool = True) -> None:
+    def __init__(self, db_path: str | Path, flow: str = "", wait: bool = True) -> None:
         self.db_path = Path(db_path)
+        self.flow = flow  # when set, a run that raises is logged in `runs` as failed
+        self.as_of: object = None
+        self.started_at = _now()
         self.wait = wait
         self.run_id = new_run_id()
         self.work_path = self.db_path.with_name(f".{self.db_path.name}.run-{self.run_id}")
@@ -160,13 +163,37 @@ class RunWorkspace:
         os.replace(self.work_path, self.db_path)
         self.published = True
 
-    def __exit__(self, *exc: object) -> None:
+    def complete(self, rows_written: int, as_of: object = None) -> None:
+        """Log the run as completed (in the working copy) and publish it."""
+        con = self.connect()
+        try:
+            with transaction(con):
+                record_run(
+                    con,
+                    self.run_id,
+                    self.flow,
+                    as_of if as_of is not None else self.as_of,
+                    self.started_at,
+                    "completed",
+                    rows_written,
+                )
+        finally:
+            con.close()
+        self.publish()
+
+    def __exit__(self, exc_type: object, exc: BaseException | None, tb: object) -> None:
         for p in (self.work_path, self.work_path.with_name(self.work_path.name + ".wal")):
             if p.exists():
                 p.unlink()
         if self._lock_file is not None:
             fcntl.flock(self._lock_file, fcntl.LOCK_UN)  # type: ignore[arg-type]
             self._lock_file.close()  # type: ignore[attr-defined]
+            self._lock_file = None
+        if exc is not None and self.flow and not self.published and isinstance(exc, Exception):
+            # the data tables stay as they were; only the failure itself is recorded
+            record_failed_run(
+                self.db_path, self.run_id, self.flow, self.as_of, self.started_at, str(exc)
+            )
 
 
 # --------------------------------------------------------------------------- writes

@@ -217,10 +217,6 @@ def write_derived(
     return written
 
 
-def params_default() -> Params:
-    return Params()
-
-
 def first_session(work_path: str) -> pd.Timestamp:
     """The first session with an SPX close on file (the start of a default backfill)."""
     con = db.connect(work_path, read_only=True)

@@ -120,7 +120,9 @@ def daily_flow(
         loaded = steps.load_facts(work, ingested, ws.run_id)
         day = ws.as_of = day if day is not None else steps.latest_complete_session(work)
         sig = steps.signal_states(work, [day], params.signals)
-        facts = steps.analytics(work, [day], params)
+        facts = steps.analytics(
+            work, [day], params, steps.hedge_tenors_of([p.params for p in portfolios.portfolios])
+        )
         if day not in facts.market.index or pd.isna(facts.market.loc[day, "spx"]):
             raise DataQualityError(
                 f"no SPX close knowable on {day.date()}: the data ends "

@@ -69,7 +69,9 @@ def run_size_many(
         work = str(ws.work_path)
         t0 = time.perf_counter()
         sig = steps.signal_states(work, [day], params.signals)
-        facts = steps.analytics(work, [day], params)
+        facts = steps.analytics(
+            work, [day], params, steps.hedge_tenors_of([p.params for p in portfolios])
+        )
         chain = steps.find_chain(Path(__file__).resolve().parent.parent / "warehouse/snapshot", day)
         t1 = time.perf_counter()
         futures = [

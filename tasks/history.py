@@ -159,7 +159,8 @@ class LadderHistory:
         One row per session: :data:`DAILY_COLUMNS`. ``pnl`` (USD) = ``condor_pnl`` +
         ``hedge_pnl``; ``capital_at_risk`` (USD) = Σ max loss of the condors open at the
         session's close + Σ premium of the open hedge units; ``strategy_return`` = pnl /
-        the previous session's capital at risk (NaN when that is zero).
+        the capital at risk averaged over the :data:`RETURN_BASE_SESSIONS` sessions up to
+        the previous one (NaN when that is zero).
     """
 
     condor_events: pd.DataFrame

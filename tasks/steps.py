@@ -245,13 +245,28 @@ class Analytics:
     returns: pd.DataFrame
 
 
+def hedge_tenors_of(params: list[Params]) -> set[int]:
+    """Every hedge tenor the portfolios use (each needs its F_VIX beta in ``betas``)."""
+    tenors = set()
+    for p in params:
+        tenors.add(p.hedge.tenor_days)
+        if p.hedge.kind == "vix_call_calendar":
+            tenors.add(p.hedge.short_tenor_days)
+    return tenors
+
+
 def hedge_asset(tenor_days: int) -> str:
     """The ``betas.asset`` name of a hedge tenor's modelled VIX future."""
     return f"vix_future_{tenor_days}d"
 
 
 @task(name="analytics", cache_policy=NO_CACHE)
-def analytics(work_path: str, as_of: list[pd.Timestamp], params: Params) -> Analytics:
+def analytics(
+    work_path: str,
+    as_of: list[pd.Timestamp],
+    params: Params,
+    hedge_tenors: set[int] | None = None,
+) -> Analytics:
     """Market frame → modelled ladder → returns → rolling betas and VIX term curves.
 
     Everything is computed from observations knowable by the last ``as_of`` and each
@@ -266,9 +281,7 @@ def analytics(work_path: str, as_of: list[pd.Timestamp], params: Params) -> Anal
         con.close()
     market = market_frame(obs).loc[:last]
     history = model_ladder(market, params)
-    tenors = {params.hedge.tenor_days}
-    if params.hedge.kind == "vix_call_calendar":
-        tenors.add(params.hedge.short_tenor_days)
+    tenors = set(hedge_tenors or ()) | hedge_tenors_of([params])
     levels = pd.DataFrame(
         {"spx": market["spx"], "vix": market["vix"], "vix3m": market["vix3m"]}, index=market.index
     )

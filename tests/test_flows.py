@@ -201,3 +201,17 @@ def test_size_many_sizes_every_generated_portfolio(daily_db: Path, tmp_path: Pat
         "AND portfolio_id LIKE 'gen_%'",
     )
     assert (caps["contracts"] <= caps["n_cap"]).all()
+
+
+def test_every_portfolio_hedge_tenor_gets_its_beta(daily_db: Path) -> None:
+    from schemas.config import params_for
+    from tasks import steps
+
+    overridden = params_for("steward", {"hedge": {"tenor_days": 60}})
+    tenors = steps.hedge_tenors_of([params_for("steward"), overridden])
+    assert tenors == {90, 60}
+    facts = steps.analytics.fn(str(daily_db), [pd.Timestamp(AS_OF)], params_for("steward"), tenors)
+    assets = set(facts.betas["asset"])
+    assert {"vix_future_60d", "vix_future_90d", "vix", "vix3m", "strategy"} <= assets
+    row = facts.betas.set_index("asset").loc["vix_future_60d"]
+    assert row["n_obs"] == 252 and row["beta"] < 0  # VIX futures fall when SPX rises

@@ -39,3 +39,17 @@ def snapshot_copy(tmp_path: Path) -> Path:
     dest = tmp_path / "snapshot"
     shutil.copytree(SNAPSHOT, dest, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
     return dest
+
+
+DAILY_AS_OF = "2026-07-22"
+
+
+@pytest.fixture(scope="session")
+def daily_db(tmp_path_factory: pytest.TempPathFactory, prefect_harness: None) -> Path:
+    """A warehouse after one daily run on the bundled snapshot for 2026-07-22 (read it, or copy it)."""
+    from flows.daily import daily_flow
+
+    path = tmp_path_factory.mktemp("daily") / "w.duckdb"
+    res = daily_flow(as_of=DAILY_AS_OF, db_path=str(path), artifacts=False)
+    assert res.status == "completed"
+    return path

@@ -44,16 +44,6 @@ def _volatile(table: str) -> str:
     return {"observations": "ingested_at", "quarantine": "quarantined_at, run_id"}.get(table, "")
 
 
-@pytest.fixture(scope="module")
-def daily_db(tmp_path_factory: pytest.TempPathFactory, prefect_harness: None) -> Path:
-    from flows.daily import daily_flow
-
-    path = tmp_path_factory.mktemp("daily") / "w.duckdb"
-    res = daily_flow(as_of=AS_OF, db_path=str(path), artifacts=False)
-    assert res.status == "completed"
-    return path
-
-
 def test_daily_run_lands_every_series_every_signal_and_a_run_row(daily_db: Path) -> None:
     series = set(db.query(daily_db, "SELECT DISTINCT series_id FROM observations")["series_id"])
     assert SPEC_SERIES <= series, SPEC_SERIES - series

@@ -626,24 +626,3 @@ def pnl_by_position(legs: pd.DataFrame, pnl: FloatArray, key: str = "position_id
     onehot = np.zeros((len(legs), len(names)))
     onehot[np.arange(len(legs)), codes] = 1.0
     return pd.DataFrame(pnl @ onehot, columns=pd.Index(names, name=key))
-
-
-def revalue_structure(
-    legs: pd.DataFrame,
-    as_of: object,
-    S0: float,
-    term0: VolTerm,
-    r0: float,
-    q: float,
-    S: ArrayLike,
-    term: VolTerm,
-    r: ArrayLike,
-    pricing: PricingParams,
-    days_ahead: int = 1,
-) -> FloatArray:
-    """Scenario P&L (USD per contract) of one structure (a condor or a hedge unit): shape (n_s,)."""
-    return revalue_legs(legs, as_of, S0, term0, r0, q, S, term, r, pricing, days_ahead).sum(axis=1)
-
-
-# the name used in the brief and in sizing code
-revalue_condor = revalue_structure

@@ -24,7 +24,6 @@ from tasks.structures import (
     pnl_by_position,
     prob_between_breakevens,
     revalue_legs,
-    revalue_structure,
     tighten_short_strikes,
     vol_of_vol,
     widen_short_delta,
@@ -307,7 +306,9 @@ def test_one_day_decay_matches_theta(condor) -> None:
     # on an unchanged market is theta (per calendar day) up to second order
     flat_p = PricingParams(put_slope=0.0, call_slope=0.0)
     flat = VolTerm(16.0, 16.0, 16.0, 16.0)
-    pnl = revalue_structure(condor.legs, AS_OF, S, flat, R, Q, S, flat, R, flat_p, days_ahead=1)
+    pnl = revalue_legs(condor.legs, AS_OF, S, flat, R, Q, S, flat, R, flat_p, days_ahead=1).sum(
+        axis=1
+    )
     legs = condor.legs
     g = bsm(
         S,

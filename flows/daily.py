@@ -20,7 +20,8 @@ from warehouse import db
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 SNAPSHOT_DIR = PROJECT_DIR / "warehouse" / "snapshot"
 DEFAULT_CONFIG = PROJECT_DIR / "examples" / "portfolios.toml"
-LIVE_SERIES = tuple(sources.LIVE_SOURCES)
+# every series with a live endpoint (the FOMC calendar ships with the project)
+LIVE_SERIES = tuple(s for s, (kind, _) in sources.LIVE_SOURCES.items() if kind != "calendar")
 NEW_YORK = ZoneInfo("America/New_York")
 
 

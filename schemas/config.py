@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class _Strict(BaseModel):
@@ -42,8 +43,15 @@ class MaxAge(_Strict):
     quarterly_days: int = 150
 
 
-class SourceUrls(_Strict):
-    """Base URLs of every live source; tests point them at a loopback server."""
+class SourceUrls(BaseSettings):
+    """Base URLs, timeouts and retries of the live sources.
+
+    Each field can be set from the environment with the ``CONDORCAP_`` prefix, e.g.
+    ``CONDORCAP_FRED_API=http://127.0.0.1:8080/fred`` (tests point them at a loopback
+    server replaying recorded payloads).
+    """
+
+    model_config = SettingsConfigDict(env_prefix="CONDORCAP_", extra="forbid", frozen=True)
 
     cboe_index: str = "https://cdn.cboe.com/api/global/us_indices/daily_prices"
     fred_api: str = "https://api.stlouisfed.org/fred"

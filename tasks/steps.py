@@ -77,13 +77,7 @@ def fred_api_key() -> str | None:
 def fetch_live(series_id: str, urls: SourceUrls, vintages: bool = False) -> sources.FetchResult:
     """Fetch one series from its default live source (retries happen in the HTTP session)."""
     session = sources.make_session(urls)
-    kind, _symbol = sources.LIVE_SOURCES[series_id]
-    if kind == "cboe":
-        return sources.fetch_cboe(series_id, session, urls)
-    key = fred_api_key()
-    if key:
-        return sources.fetch_fred_api(series_id, session, urls, key, vintages=vintages)
-    return sources.fetch_fred_graph(series_id, session, urls)
+    return sources.fetch_live(series_id, session, urls, api_key=fred_api_key(), vintages=vintages)
 
 
 @task(name="validate-source", cache_policy=NO_CACHE)

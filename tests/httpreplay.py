@@ -115,7 +115,12 @@ class ReplayServer:
             self.requests.append(
                 RecordedRequest(parts.path, parse_qs(parts.query), dict(h.headers.items()))
             )
-        reply = self._next_reply(parts.path)
+        # a route may name one query parameter too ("/fredgraph.csv?id=DTB3"): FRED's
+        # endpoints tell series apart by query, not path
+        reply = None
+        for key, values in parse_qs(parts.query).items():
+            reply = reply or self._next_reply(f"{parts.path}?{key}={values[0]}")
+        reply = reply or self._next_reply(parts.path)
         if reply is None:
             reply = Reply(404, body=b"not found", content_type="text/plain")
         if reply.delay:

@@ -61,6 +61,9 @@ class SourceUrls(BaseSettings):
     read_timeout: float = 20.0
     retries: int = 5
     backoff_factor: float = 0.2
+    # with a FRED API key: ask ALFRED for every vintage, so available_at is the real
+    # publication date (realtime_start) instead of the conservative release lag
+    fred_vintages: bool = False
 
 
 # --------------------------------------------------------------------------- signals

@@ -74,10 +74,12 @@ def fred_api_key() -> str | None:
 
 
 @task(name="fetch-live", cache_policy=NO_CACHE)
-def fetch_live(series_id: str, urls: SourceUrls, vintages: bool = False) -> sources.FetchResult:
+def fetch_live(series_id: str, urls: SourceUrls) -> sources.FetchResult:
     """Fetch one series from its default live source (retries happen in the HTTP session)."""
     session = sources.make_session(urls)
-    return sources.fetch_live(series_id, session, urls, api_key=fred_api_key(), vintages=vintages)
+    return sources.fetch_live(
+        series_id, session, urls, api_key=fred_api_key(), vintages=urls.fred_vintages
+    )
 
 
 @task(name="validate-source", cache_policy=NO_CACHE)

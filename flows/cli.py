@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from enum import StrEnum
 from pathlib import Path
@@ -40,6 +41,15 @@ class Fmt(StrEnum):
     table = "table"
     csv = "csv"
     json = "json"
+
+
+def _quiet_prefect() -> None:
+    """One-off commands print their own summary: Prefect's per-task INFO lines would bury it.
+
+    Warnings (quarantined rows, failures) still show; export PREFECT_LOGGING_LEVEL=INFO to
+    see every task. Must run before prefect is first imported (flows import it lazily).
+    """
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 
 
 def _db(path: Path | None) -> Path:
@@ -84,6 +94,7 @@ def run(
     ] = None,
 ) -> None:
     """Run the daily flow once and print the day's signal states and sizing."""
+    _quiet_prefect()
     from flows.daily import daily_flow
 
     try:
@@ -107,7 +118,7 @@ def run(
     console.print(
         "loaded: "
         + ", ".join(f"{k} +{v}" for k, v in result.loaded.items())
-        + f"; quarantined this run: {len(result.quarantined)} row(s)"
+        + f"; {len(result.quarantined)} row(s) failed validation and are in `quarantine`"
     )
     if len(result.quarantined):
         q = result.quarantined.groupby(["series_id", "check_name"]).size().reset_index(name="rows")
@@ -205,6 +216,7 @@ def backfill(
     db_path: DbOption = None,
 ) -> None:
     """Run the method over every session of a range, vectorised, with a progress bar."""
+    _quiet_prefect()
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from flows.backfill import backfill_flow
@@ -311,6 +323,7 @@ def size_many(
     db_path: DbOption = None,
 ) -> None:
     """Size many portfolios for one day, optionally across Dask workers."""
+    _quiet_prefect()
     from flows.scale import size_many_flow
 
     try:
@@ -340,8 +353,6 @@ def serve(
     Needs a Prefect server: set PREFECT_API_URL (see README "Run it on a schedule").
     Runs until interrupted; scheduled runs on NYSE holidays finish as "not a session".
     """
-    import os
-
     from flows.deployments import DAILY_CRON, TIMEZONE, serve_all
 
     if not os.environ.get("PREFECT_API_URL"):

@@ -11,8 +11,8 @@ from pathlib import Path
 import pandas as pd
 from prefect import flow
 
-from flows.daily import ingest
-from schemas.config import Params, SourceUrls
+from flows.daily import DEFAULT_CONFIG, SNAPSHOT_DIR, ingest, sizing_tables
+from schemas.config import Params, SourceUrls, load_portfolios
 from tasks import calendar, steps
 from warehouse import db
 
@@ -37,12 +37,17 @@ def backfill_flow(
     source: str = "snapshot",
     snapshot_dir: str | None = None,
     db_path: str | None = None,
+    config_path: str | None = None,
+    sizing: bool = False,
     progress: Progress | None = None,
 ) -> BackfillResult:
     """Fill the derived tables for every session in ``[start, end]``.
 
     Defaults: the snapshot's whole history (first SPX session on file to the
-    latest session with complete daily data).
+    latest session with complete daily data). Signals, betas, the VIX term curve and the
+    modelled ladder are computed for all sessions at once; with ``sizing`` the portfolios
+    of ``config_path`` are also sized on every session (about 0.1 s a session for the two
+    sample portfolios: use it on ranges, not decades).
     """
     say = progress or (lambda _msg: None)
     t0 = time.perf_counter()
@@ -82,6 +87,18 @@ def backfill_flow(
         derived = {"signal_states": sig, "betas": facts.betas, "vix_term": facts.vix_term}
         written = steps.write_derived(work, derived, pd.DataFrame({"as_of": days}))
         written += steps.write_history(work, facts.history, days[-1])
+        if sizing:
+            say("sizing")
+            t = time.perf_counter()
+            portfolios = load_portfolios(config_path or DEFAULT_CONFIG).portfolios
+            sized, skipped = steps.size_range(
+                list(days), portfolios, sig, facts, str(snapshot_dir or SNAPSHOT_DIR)
+            )
+            if sized:
+                written += steps.write_derived(work, sizing_tables(sized))
+            timings["sizing"] = time.perf_counter() - t
+            for note in skipped:
+                print(f"not sized: {note}")
         timings["write"] = time.perf_counter() - t
         rows = written + sum(loaded.values())
         ws.complete(rows, as_of=hi)

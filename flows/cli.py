@@ -214,6 +214,10 @@ def backfill(
     end: Annotated[str | None, typer.Option(help="last session [default: latest complete]")] = None,
     snapshot_dir: Annotated[Path | None, typer.Option("--snapshot-dir")] = None,
     db_path: DbOption = None,
+    sizing: Annotated[
+        bool, typer.Option("--sizing", help="also size the portfolios on every session")
+    ] = False,
+    config: Annotated[Path | None, typer.Option("--config", help="portfolio TOML")] = None,
 ) -> None:
     """Run the method over every session of a range, vectorised, with a progress bar."""
     _quiet_prefect()
@@ -221,7 +225,7 @@ def backfill(
 
     from flows.backfill import backfill_flow
 
-    stages = ["ingest", "signals", "history and betas", "write"]
+    stages = ["ingest", "signals", "history and betas", "write"] + (["sizing"] if sizing else [])
     with Progress(
         TextColumn("[bold]{task.description}"), BarColumn(), TimeElapsedColumn(), console=console
     ) as bar:
@@ -236,6 +240,8 @@ def backfill(
                 end=end,
                 snapshot_dir=str(snapshot_dir) if snapshot_dir else None,
                 db_path=str(_db(db_path)),
+                config_path=str(config) if config else None,
+                sizing=sizing,
                 progress=progress,
             )
         except Exception as exc:

@@ -406,3 +406,30 @@ def size_portfolios(
         )
         results.append(size_portfolio(inputs, portfolio))
     return results
+
+
+@task(name="size-range", cache_policy=NO_CACHE)
+def size_range(
+    days: list[pd.Timestamp],
+    portfolios: list[Portfolio],
+    signals: pd.DataFrame,
+    facts: Analytics,
+    snapshot_dir: str | None,
+) -> tuple[list[SizingResult], list[str]]:
+    """SPEC §7 for every portfolio on every session of a backfill.
+
+    Sizing is a per-day decision, so this walks the days; each day's market work (ladder,
+    hedge, scenario P&L) is shared by its portfolios. Days the market cannot be priced
+    (no VIX or T-bill knowable) are skipped and named in the second return value.
+    """
+    results: list[SizingResult] = []
+    skipped: list[str] = []
+    for day in days:
+        chain = find_chain(snapshot_dir, day)
+        try:
+            results += size_portfolios.fn(
+                day, portfolios, signals, facts, str(chain) if chain else None
+            )
+        except ValueError as exc:
+            skipped.append(f"{day.date()}: {exc}")
+    return results, skipped

@@ -79,7 +79,10 @@ def backfill_flow(
 
         say("history and betas")
         t = time.perf_counter()
-        facts = steps.analytics(work, list(days), params)
+        portfolios = load_portfolios(config_path or DEFAULT_CONFIG).portfolios if sizing else []
+        facts = steps.analytics(
+            work, list(days), params, steps.hedge_tenors_of([p.params for p in portfolios])
+        )
         timings["history and betas"] = time.perf_counter() - t
 
         say("write")
@@ -87,10 +90,10 @@ def backfill_flow(
         derived = {"signal_states": sig, "betas": facts.betas, "vix_term": facts.vix_term}
         written = steps.write_derived(work, derived, pd.DataFrame({"as_of": days}))
         written += steps.write_history(work, facts.history, days[-1])
+        timings["write"] = time.perf_counter() - t
         if sizing:
             say("sizing")
             t = time.perf_counter()
-            portfolios = load_portfolios(config_path or DEFAULT_CONFIG).portfolios
             sized, skipped = steps.size_range(
                 list(days), portfolios, sig, facts, str(snapshot_dir or SNAPSHOT_DIR)
             )
@@ -99,7 +102,6 @@ def backfill_flow(
             timings["sizing"] = time.perf_counter() - t
             for note in skipped:
                 print(f"not sized: {note}")
-        timings["write"] = time.perf_counter() - t
         rows = written + sum(loaded.values())
         ws.complete(rows, as_of=hi)
     return BackfillResult(

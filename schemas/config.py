@@ -233,6 +233,10 @@ class Params(_Strict):
 
 Profile = Literal["steward", "promoter"]
 
+# parameter groups the daily run computes once for all portfolios (so not overridable per one)
+RUN_WIDE_GROUPS = ("release_lags", "signals", "history")
+RUN_WIDE_RISK_KEYS = ("beta_window",)
+
 # Profile presets: only what differs from the steward defaults above.
 PROFILE_PRESETS: dict[str, dict[str, Any]] = {
     "steward": {},
@@ -315,6 +319,15 @@ class Portfolio(_Strict):
 
     @model_validator(mode="after")
     def _overrides_valid(self) -> Portfolio:
+        # these are computed once per day for every portfolio (signals, the point-in-time
+        # data, the modelled ladder and its betas): a per-portfolio value would be ignored
+        run_wide = [g for g in RUN_WIDE_GROUPS if g in self.overrides]
+        run_wide += [f"risk.{k}" for k in RUN_WIDE_RISK_KEYS if k in self.overrides.get("risk", {})]
+        if run_wide:
+            raise ValueError(
+                f"overrides of {', '.join(run_wide)} are run-wide, not per portfolio: "
+                "change them in schemas/config.py defaults instead"
+            )
         # validate now so a bad override names its key when the file is loaded
         params_for(self.profile, self.overrides)
         return self

@@ -22,6 +22,10 @@ MARKET_SERIES = ("spx", "vix9d", "vix", "vix3m", "vix6m", "vvix", "tbill_3m")
 RATE_CARRY_SESSIONS = 5
 
 
+class MarketDataMissing(ValueError):
+    """A session the market cannot be priced on (a required close or rate is not knowable)."""
+
+
 @dataclass(frozen=True)
 class MarketContext:
     """The market as known at one session's close."""
@@ -41,11 +45,12 @@ class MarketContext:
 def market_frame(obs: pd.DataFrame, sessions: pd.DatetimeIndex | None = None) -> pd.DataFrame:
     """One row per session: ``spx, vix9d, vix, vix3m, vix6m, vvix, tbill_3m, r``.
 
-    Daily closes appear only on their own session (NaN when the index did not print
-    that day, which makes optional knots drop out of the surface). The T-bill rate is
-    the latest print *available* by the session, carried at most
-    :data:`RATE_CARRY_SESSIONS` sessions. Revisions: the latest vintage available by
-    the session's close (for daily market series there are none in practice).
+    ``obs`` is what was knowable at the close of the day being computed (the caller reads
+    ``available_at <= as_of``); each date takes its latest vintage among those rows. Daily
+    closes appear on their own session (SPEC §1.2: knowable at their own close) and are
+    NaN where the index did not print, which drops optional knots from the surface. The
+    T-bill rate of a session is the print of the newest *date* first knowable by then
+    (it is published the next session), carried at most :data:`RATE_CARRY_SESSIONS`.
     """
     obs = obs[obs["series_id"].isin(MARKET_SERIES)]
     if sessions is None:
@@ -58,24 +63,33 @@ def market_frame(obs: pd.DataFrame, sessions: pd.DatetimeIndex | None = None) ->
     frame.index.name = "as_of"
     for sid in MARKET_SERIES:
         rows = obs[obs["series_id"] == sid].sort_values(["date", "available_at"])
-        # the latest vintage per date (a later available_at supersedes, from its own session)
-        rows = rows.drop_duplicates("date", keep="last")
+        latest = rows.drop_duplicates("date", keep="last").set_index("date")["value"]
         if sid == "tbill_3m":
-            known = rows.dropna(subset=["value"]).sort_values("available_at")
-            picked = pd.merge_asof(
-                pd.DataFrame({"as_of": sessions}),
-                known[["available_at", "value", "date"]].rename(columns={"available_at": "as_of"}),
-                on="as_of",
-                direction="backward",
-            )
-            age = _session_age(picked["date"], sessions)
-            frame[sid] = np.where(age <= RATE_CARRY_SESSIONS, picked["value"], np.nan)
+            frame[sid] = _carried_rate(rows, latest, sessions)
         else:
-            s = rows.set_index("date")["value"]
-            ok = rows.set_index("date")["available_at"] <= rows.set_index("date").index
-            frame[sid] = s[ok].reindex(sessions).to_numpy()
+            frame[sid] = latest.reindex(sessions).to_numpy()
     frame["r"] = rate_from_tbill(frame["tbill_3m"].to_numpy())
     return frame
+
+
+def _carried_rate(rows: pd.DataFrame, latest: pd.Series, sessions: pd.DatetimeIndex) -> np.ndarray:
+    """Per session: the latest value of the newest date whose first print was knowable by then.
+
+    Ordering by first publication (not by the newest vintage) keeps a late revision of an
+    old date from masquerading as today's print.
+    """
+    printed = rows.dropna(subset=["value"])
+    if printed.empty:
+        return np.full(len(sessions), np.nan)
+    first = printed.groupby("date")["available_at"].min().sort_values()
+    known = pd.DataFrame({"first": first.to_numpy(), "date": first.index})
+    known["newest"] = known["date"].cummax()
+    picked = pd.merge_asof(
+        pd.DataFrame({"first": sessions}), known[["first", "newest"]], on="first"
+    )
+    age = _session_age(picked["newest"], sessions)
+    value = latest.reindex(picked["newest"]).to_numpy()
+    return np.where(age <= RATE_CARRY_SESSIONS, value, np.nan)
 
 
 def _session_age(dates: pd.Series, sessions: pd.DatetimeIndex) -> np.ndarray:
@@ -92,11 +106,11 @@ def context_at(frame: pd.DataFrame, as_of: pd.Timestamp) -> MarketContext:
     """The :class:`MarketContext` of one session; a clear error if a required close is missing."""
     as_of = pd.Timestamp(as_of)
     if as_of not in frame.index:
-        raise ValueError(f"{as_of.date()} is not in the market frame")
+        raise MarketDataMissing(f"{as_of.date()} is not in the market frame")
     row = frame.loc[as_of]
     missing = [c for c in ("spx", "vix", "tbill_3m") if not np.isfinite(row[c])]
     if missing:
-        raise ValueError(f"{as_of.date()}: no point-in-time value for {', '.join(missing)}")
+        raise MarketDataMissing(f"{as_of.date()}: no point-in-time value for {', '.join(missing)}")
     return MarketContext(
         as_of=as_of,
         spot=float(row["spx"]),

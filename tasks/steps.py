@@ -22,7 +22,7 @@ from schemas.sources import SchemaLevelError, validate
 from tasks import calendar, sources
 from tasks.chain import ChainFormatError, chain_as_of, read_chain
 from tasks.history import LadderHistory, model_ladder, vix_future_series
-from tasks.market import context_at, market_frame
+from tasks.market import MarketDataMissing, context_at, market_frame
 from tasks.risk import (
     IrrResult,
     betas_table,
@@ -327,10 +327,17 @@ def history_tables(history: LadderHistory, computed_as_of: pd.Timestamp) -> dict
 
 @task(name="write-history", cache_policy=NO_CACHE)
 def write_history(work_path: str, history: LadderHistory, computed_as_of: pd.Timestamp) -> int:
-    """Replace the modelled ladder tables in one transaction."""
+    """Replace the modelled ladder tables in one transaction.
+
+    The tables hold the history as of the newest ``as_of`` run so far: rerunning an
+    older day leaves them alone (its own history is a prefix it would truncate them to).
+    """
     written = 0
     con = db.connect(work_path)
     try:
+        newest = con.execute("SELECT max(computed_as_of) FROM ladder_daily").fetchall()[0][0]
+        if newest is not None and pd.Timestamp(newest) > pd.Timestamp(computed_as_of):
+            return 0
         with db.transaction(con):
             for name, rows in history_tables(history, computed_as_of).items():
                 con.execute(f"DELETE FROM {name}").fetchall()
@@ -427,9 +434,11 @@ def size_range(
     for day in days:
         chain = find_chain(snapshot_dir, day)
         try:
-            results += size_portfolios.fn(
-                day, portfolios, signals, facts, str(chain) if chain else None
-            )
-        except ValueError as exc:
-            skipped.append(f"{day.date()}: {exc}")
+            context_at(facts.market, day)  # only "no price for this day" is skipped
+        except MarketDataMissing as exc:
+            skipped.append(str(exc))
+            continue
+        results += size_portfolios.fn(
+            day, portfolios, signals, facts, str(chain) if chain else None
+        )
     return results, skipped

@@ -149,3 +149,36 @@ def test_sql_readers_do_not_block_a_run(tmp_path: Path) -> None:
         release.set()
         reader.join(30)
     assert reader.exitcode == 0
+
+
+def test_a_same_day_correction_is_kept_not_lost_on_the_key(tmp_path: Path) -> None:
+    path = tmp_path / "w.duckdb"
+    vix = pd.DataFrame(
+        {
+            "series_id": "vix",
+            "date": pd.to_datetime(["2026-07-22"]),
+            "value": [16.64],
+            "available_at": pd.to_datetime(["2026-07-22"]),
+            "source": "cboe",
+        }
+    )
+    assert _write(path, vix, revision_session="2026-07-22") == 1
+    assert _write(path, vix.assign(value=16.70), revision_session="2026-07-22") == 1
+    rows = db.query(path, "SELECT value, available_at::VARCHAR a FROM observations ORDER BY a")
+    # the correction is knowable from the next session; the first print stays for 07-22
+    assert rows.to_dict("records") == [
+        {"value": 16.64, "a": "2026-07-22"},
+        {"value": 16.70, "a": "2026-07-23"},
+    ]
+
+
+def test_reingesting_an_older_source_cannot_roll_a_revision_back(tmp_path: Path) -> None:
+    path = tmp_path / "w.duckdb"
+    gdp = _obs([24000.0], ["2026-04-30"]).assign(series_id="gdp_real", source="snapshot")
+    assert _write(path, gdp, revision_session="2026-07-30") == 1
+    assert _write(path, gdp.assign(value=24100.0, source="fred_api"), "2026-09-01") == 1
+    assert _write(path, gdp, revision_session="2026-09-02") == 0  # the old value again
+    con = db.connect(path, read_only=True)
+    latest = db.read_observations(con, as_of="2026-09-30")
+    con.close()
+    assert latest.sort_values("available_at")["value"].iloc[-1] == 24100.0

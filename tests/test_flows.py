@@ -223,3 +223,17 @@ def test_every_portfolio_hedge_tenor_gets_its_beta(daily_db: Path) -> None:
     assert {"vix_future_60d", "vix_future_90d", "vix", "vix3m", "strategy"} <= assets
     row = facts.betas.set_index("asset").loc["vix_future_60d"]
     assert row["n_obs"] == 252 and row["beta"] < 0  # VIX futures fall when SPX rises
+
+
+def test_rerunning_an_older_day_keeps_the_newer_modelled_history(
+    daily_db: Path, tmp_path: Path
+) -> None:
+    from flows.daily import daily_flow
+
+    path = tmp_path / "w.duckdb"
+    path.write_bytes(daily_db.read_bytes())
+    q = "SELECT max(as_of)::VARCHAR d, count(*) n FROM ladder_daily"
+    before = db.query(path, q)
+    daily_flow(as_of="2025-01-06", db_path=str(path), artifacts=False)
+    assert db.query(path, q).equals(before)
+    assert before["d"][0] == AS_OF

@@ -33,7 +33,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pandas as pd
+
+from tasks import calendar
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 DEFAULT_DB_PATH = Path("data/condorcap.duckdb")
@@ -221,59 +224,84 @@ def insert_observations(
 ) -> int:
     """Insert observations, keeping revisions as new rows; return rows inserted.
 
-    A row whose (series_id, date) is new is inserted with its own ``available_at``.
-    A row equal (within :data:`REVISION_RTOL`) to the latest stored value of that
-    (series_id, date) is a repeat and is skipped, so reruns never duplicate. A row
-    that differs is a *revision*: it is inserted as a new row, knowable from
-    ``max(available_at, revision_session)`` — the session on which we first saw it —
-    and the earlier value stays for point-in-time reads. With ``vintaged`` (FRED
-    ALFRED rows that carry their own ``realtime_start``) rows are inserted by key.
+    * A (series_id, date) not yet stored is inserted with its own ``available_at``.
+    * A value equal (within :data:`REVISION_RTOL`) to *any* stored vintage of that
+      (series_id, date) is a repeat and is skipped: reruns never duplicate, and
+      re-ingesting an older source cannot roll a newer revision back.
+    * Any other value is a *revision*, inserted as a new row knowable from the latest of
+      its own ``available_at``, ``revision_session`` (the session we first saw it) and
+      the session after the newest stored vintage — so a same-day correction is kept,
+      not lost on the key, and earlier values stay for point-in-time reads.
+
+    With ``vintaged`` (FRED ALFRED rows that carry their own ``realtime_start``) rows are
+    inserted by key.
     """
     if obs.empty:
         return 0
     ingested_at = ingested_at or _now()
     df = obs[["series_id", "date", "value", "available_at", "source"]].copy()
-    df["date"] = pd.to_datetime(df["date"]).dt.date
-    df["available_at"] = pd.to_datetime(df["available_at"]).dt.date
+    df["date"] = pd.to_datetime(df["date"]).astype("datetime64[ns]")
+    df["available_at"] = pd.to_datetime(df["available_at"]).astype("datetime64[ns]")
+    if not vintaged:
+        df = _new_and_revised(con, df, pd.Timestamp(revision_session))
+        if df.empty:
+            return 0
+    df["date"] = df["date"].dt.date
+    df["available_at"] = df["available_at"].dt.date
     _register(con, "incoming_obs", df)
     before = con.execute("SELECT count(*) FROM observations").fetchall()[0][0]
-    if vintaged:
-        _run(
-            con,
-            """
-            INSERT INTO observations
-            SELECT series_id, date, value, available_at, source, ?::TIMESTAMP FROM incoming_obs
-            ON CONFLICT DO NOTHING
-            """,
-            [ingested_at],
-        )
-    else:
-        _run(
-            con,
-            """
-            INSERT INTO observations
-            WITH latest AS (
-                SELECT series_id, date, value
-                FROM observations
-                WHERE series_id IN (SELECT DISTINCT series_id FROM incoming_obs)
-                QUALIFY row_number() OVER (PARTITION BY series_id, date
-                                           ORDER BY available_at DESC) = 1
-            )
-            SELECT i.series_id, i.date, i.value,
-                   CASE WHEN l.series_id IS NULL THEN i.available_at
-                        ELSE greatest(i.available_at, ?::DATE) END,
-                   i.source, ?::TIMESTAMP
-            FROM incoming_obs i
-            LEFT JOIN latest l USING (series_id, date)
-            WHERE l.series_id IS NULL
-               OR NOT ((i.value IS NULL AND l.value IS NULL)
-                       OR abs(i.value - l.value) <= ? * greatest(1.0, abs(l.value)))
-            ON CONFLICT DO NOTHING
-            """,
-            [pd.Timestamp(revision_session).date(), ingested_at, REVISION_RTOL],
-        )
+    _run(
+        con,
+        """
+        INSERT INTO observations
+        SELECT series_id, date, value, available_at, source, ?::TIMESTAMP FROM incoming_obs
+        ON CONFLICT DO NOTHING
+        """,
+        [ingested_at],
+    )
     con.unregister("incoming_obs")
     return con.execute("SELECT count(*) FROM observations").fetchall()[0][0] - before
+
+
+def _new_and_revised(
+    con: duckdb.DuckDBPyConnection, df: pd.DataFrame, revision_session: pd.Timestamp
+) -> pd.DataFrame:
+    """The incoming rows that are new or revisions, revisions re-stamped (see insert_observations)."""
+    _register(con, "incoming_keys", df[["series_id", "date"]].drop_duplicates())
+    stored = con.execute(
+        """
+        SELECT o.series_id, o.date, o.value AS stored_value, o.available_at AS stored_at
+        FROM observations o JOIN incoming_keys k USING (series_id, date)
+        """
+    ).df()
+    con.unregister("incoming_keys")
+    if stored.empty:
+        return df
+    stored["date"] = pd.to_datetime(stored["date"]).astype("datetime64[ns]")
+    stored["stored_at"] = pd.to_datetime(stored["stored_at"]).astype("datetime64[ns]")
+    pairs = df.reset_index().merge(stored, on=["series_id", "date"], how="inner")
+    same = (pairs["value"].isna() & pairs["stored_value"].isna()) | (
+        (pairs["value"] - pairs["stored_value"]).abs()
+        <= REVISION_RTOL * np.maximum(1.0, pairs["stored_value"].abs())
+    )
+    per_row = (
+        pairs.assign(same=same)
+        .groupby("index")
+        .agg(seen=("same", "any"), newest=("stored_at", "max"))
+    )
+    out = df.join(per_row)
+    out = out[~out["seen"].fillna(False).astype(bool)].copy()
+    revised = out["newest"].notna()
+    if revised.any():
+        after_newest = pd.DatetimeIndex(
+            calendar.roll_to_sessions(out.loc[revised, "newest"] + pd.Timedelta(days=1))
+        )
+        stamp = np.maximum(
+            np.maximum(out.loc[revised, "available_at"].to_numpy(), after_newest.to_numpy()),
+            np.datetime64(revision_session.normalize(), "ns"),
+        )
+        out.loc[revised, "available_at"] = stamp
+    return out.drop(columns=["seen", "newest"])
 
 
 def insert_quarantine(

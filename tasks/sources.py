@@ -25,13 +25,16 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import re
+import threading
 import tomllib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
+from urllib.parse import quote
 
 import numpy as np
 import pandas as pd
@@ -75,7 +78,23 @@ WEEKLY_PUBLICATION_DAYS = 7
 ALFRED_REALTIME_START = "1776-07-04"
 ALFRED_REALTIME_END = "9999-12-31"
 
-_API_KEY_RE = re.compile(r"(api_key=)[^&\s\"']*", flags=re.IGNORECASE)
+# The key's parameter name, raw or percent-encoded ("_" -> %5F, once or twice: a URL that
+# was itself quoted into another URL's query, as in a redirect or an error page's link).
+_API_KEY_NAME = r"api(?:_|%(?:25)?5F)key"
+# Query form: ``api_key=<value>`` with "=" raw or encoded (%3D, %253D); the value ends at
+# the next parameter (a raw "&" or an encoded %26 / %2526), a quote, a space or a fragment.
+_API_KEY_QUERY_RE = re.compile(
+    rf"({_API_KEY_NAME}(?:=|%(?:25)?3D))(?:(?!%(?:25)?26)[^&\s\"'<>#])*", flags=re.IGNORECASE
+)
+# Mapping form: ``'api_key': '<value>'`` as printed by a dict repr (params=..., JSON bodies).
+_API_KEY_MAPPING_RE = re.compile(
+    rf"([\"']{_API_KEY_NAME}[\"']\s*:\s*[\"']?)[^\"'\s,}}]*", flags=re.IGNORECASE
+)
+# Shorter strings are not masked literally: too likely to be ordinary text (FRED keys are
+# 32 characters).
+_MIN_SECRET_LEN = 8
+_secrets: tuple[str, ...] = ()  # replaced, never mutated: redact() may run in any thread
+_secrets_lock = threading.Lock()
 
 
 class SourceError(RuntimeError):
@@ -90,9 +109,97 @@ class SourceParseError(SourceError):
     """The response arrived but cannot be parsed at all (HTML, unknown header, truncated...)."""
 
 
+def _register_secret(value: str) -> None:
+    """Have :func:`redact` also mask ``value`` wherever it appears, whatever surrounds it.
+
+    Called with the API key before it is sent, so a key echoed without its ``api_key=``
+    name (an error body, a library message) is masked too.
+    """
+    global _secrets
+    if len(value) < _MIN_SECRET_LEN or value in _secrets:
+        return
+    with _secrets_lock:
+        if value not in _secrets:
+            _secrets = (*_secrets, value)
+
+
 def redact(text: str) -> str:
-    """Replace any ``api_key=...`` value by ``***`` (URLs, error bodies, messages)."""
-    return _API_KEY_RE.sub(r"\1***", text)
+    """Replace the FRED API key in ``text`` by ``***`` (URLs, error bodies, log messages).
+
+    Masks the value of an ``api_key`` parameter in a query string or a full URL, also when
+    percent-encoded (``api_key%3D...``, ``api%5Fkey=...``, doubly encoded ``%253D``), the
+    value of an ``'api_key': ...`` mapping entry, and every literal occurrence (raw or
+    percent-encoded) of a key passed to :func:`fetch_fred_api` in this process.
+    """
+    text = _API_KEY_QUERY_RE.sub(r"\1***", text)
+    text = _API_KEY_MAPPING_RE.sub(r"\1***", text)
+    for secret in _secrets:
+        text = text.replace(secret, "***").replace(quote(secret, safe=""), "***")
+    return text
+
+
+class RedactSecrets(logging.Filter):
+    """Logging filter that passes every record with the API key masked by :func:`redact`.
+
+    The message is formatted once (``record.getMessage()``), redacted, and stored back
+    as ``record.msg`` with ``record.args = ()``, so every handler downstream (Prefect's
+    console and API handlers, pytest's caplog) sees only the redacted text. Traceback and
+    stack text are redacted the same way (``exc_text``; ``exc_info`` is then dropped,
+    since a handler re-rendering it would print the URL again).
+
+    A logger's filters only see records created on that very logger, not those
+    propagating from its children, so :func:`install_log_redaction` attaches one to each
+    ``urllib3`` / ``requests`` module logger rather than to ``urllib3`` alone.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a malformed %-format must not hide the text: redact it raw
+            message = f"{record.msg} {record.args}"
+        record.msg = redact(message)
+        record.args = ()
+        if record.exc_info:
+            text = record.exc_text or logging.Formatter().formatException(record.exc_info)
+            record.exc_text = redact(text)
+            record.exc_info = None
+        elif record.exc_text:
+            record.exc_text = redact(record.exc_text)
+        if record.stack_info:
+            record.stack_info = redact(record.stack_info)
+        return True  # never drops a record, only rewrites it
+
+
+# Every logger of the HTTP stack that can print a request URL. urllib3's connectionpool
+# WARNs "Retrying (...) after connection broken by ...: <path>?...&api_key=..." and its
+# util.retry DEBUGs "Incremented Retry for (url=...)".
+HTTP_LOGGERS = (
+    "urllib3",
+    "urllib3.connectionpool",
+    "urllib3.connection",
+    "urllib3.poolmanager",
+    "urllib3.response",
+    "urllib3.util.retry",
+    "requests",
+)
+
+
+def install_log_redaction() -> None:
+    """Attach a :class:`RedactSecrets` filter to each HTTP-stack logger, once (idempotent).
+
+    Also covers any other ``urllib3.*`` / ``requests.*`` logger already created. Called by
+    :func:`make_session` (so by :func:`shared_session`): logging is touched only once a
+    session that could log a URL exists, never by merely importing the parsers.
+    """
+    existing = [
+        name
+        for name in list(logging.root.manager.loggerDict)
+        if name.startswith(("urllib3.", "requests."))
+    ]
+    for name in (*HTTP_LOGGERS, *existing):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, RedactSecrets) for f in logger.filters):
+            logger.addFilter(RedactSecrets())
 
 
 # --------------------------------------------------------------------------- FetchResult
@@ -526,7 +633,13 @@ def assign_available_at(rows: pd.DataFrame, series_id: str, lags: ReleaseLags) -
 
 
 def make_session(urls: SourceUrls) -> requests.Session:
-    """One ``requests.Session`` with retries (backoff, 429/5xx, Retry-After) and our UA."""
+    """A new ``requests.Session`` with retries (backoff, 429/5xx, Retry-After) and our UA.
+
+    Installs the log redaction first (:func:`install_log_redaction`), since urllib3 logs
+    each retried request's URL, API key included. Pipeline code should use
+    :func:`shared_session`; a fresh session is for tests that need isolated state.
+    """
+    install_log_redaction()
     retry = Retry(
         total=urls.retries,
         backoff_factor=urls.backoff_factor,
@@ -540,6 +653,34 @@ def make_session(urls: SourceUrls) -> requests.Session:
     session.mount("https://", adapter)
     session.headers["User-Agent"] = urls.user_agent
     return session
+
+
+_shared_sessions: dict[SourceUrls, requests.Session] = {}
+_shared_sessions_lock = threading.Lock()
+
+
+def shared_session(urls: SourceUrls) -> requests.Session:
+    """The one HTTP session of a configuration, shared by the fetch tasks of a run.
+
+    Memoised per ``urls``: ``SourceUrls`` is a frozen pydantic-settings model, hashable
+    and compared by field values, so equal settings (however they were given: defaults,
+    keywords, ``CONDORCAP_`` environment) share a session and its connection pool, and
+    different settings (another host, timeout or retry count) get their own. The cache
+    lives for the process; a lock makes the first concurrent callers agree on one object.
+
+    Notes
+    -----
+    The fetch tasks call this from several threads (Prefect's thread-pool task runner)
+    and use the session only for plain GETs: no cookies, auth or adapters are changed
+    after creation. urllib3's connection pool is thread-safe; ``requests.Session`` is not
+    documented as such, but this read-only use of it is the one commonly relied on. A
+    process-based runner simply builds one session per worker process.
+    """
+    with _shared_sessions_lock:
+        session = _shared_sessions.get(urls)
+        if session is None:
+            session = _shared_sessions[urls] = make_session(urls)
+        return session
 
 
 def fred_api_key_from_env() -> str | None:
@@ -619,6 +760,7 @@ def fetch_fred_api(
 ) -> FetchResult:
     """GET FRED ``series/observations`` as JSON; with ``vintages`` every ALFRED period."""
     sym = _provider_symbol(series_id, "fred")
+    _register_secret(api_key)  # before sending: urllib3 may log the URL on the first retry
     params = {"series_id": sym, "api_key": api_key, "file_type": "json"}
     if start is not None:
         params["observation_start"] = pd.Timestamp(start).strftime(_ISO)

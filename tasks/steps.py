@@ -76,7 +76,7 @@ def fred_api_key() -> str | None:
 @task(name="fetch-live", cache_policy=NO_CACHE)
 def fetch_live(series_id: str, urls: SourceUrls) -> sources.FetchResult:
     """Fetch one series from its default live source (retries happen in the HTTP session)."""
-    session = sources.make_session(urls)
+    session = sources.shared_session(urls)  # one session (one connection pool) per run's settings
     return sources.fetch_live(
         series_id, session, urls, api_key=fred_api_key(), vintages=urls.fred_vintages
     )

@@ -7,7 +7,9 @@ import calendar as pycal
 import csv
 import hashlib
 import json
+import logging
 import socket
+import sys
 import time
 import tomllib
 from datetime import date, timedelta
@@ -23,8 +25,10 @@ from httpreplay import HTML_BOT_CHECK, ReplayServer, Reply
 from schemas.config import ReleaseLags, SourceUrls
 from schemas.sources import validate
 from tasks.sources import (
+    HTTP_LOGGERS,
     LIVE_SOURCES,
     FetchResult,
+    RedactSecrets,
     SourceFetchError,
     SourceParseError,
     assign_available_at,
@@ -43,6 +47,8 @@ from tasks.sources import (
     parse_snapshot,
     parse_yahoo_close,
     read_snapshot,
+    redact,
+    shared_session,
 )
 
 FIX = Path(__file__).parent / "fixtures" / "sources"
@@ -364,15 +370,116 @@ def test_read_timeout_fails_quickly() -> None:
         assert time.monotonic() - t0 < 1.2  # two attempts of 0.2 s, not the server's 1.5 s
 
 
-def test_connection_refused_is_a_fetch_error_without_key() -> None:
+def _refused_port() -> int:
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
     port = s.getsockname()[1]
     s.close()  # nothing listens there now
-    urls = SourceUrls(fred_api=f"http://127.0.0.1:{port}/fred", retries=1, backoff_factor=0.0)
+    return port
+
+
+@pytest.mark.parametrize("level", [logging.WARNING, logging.DEBUG])
+def test_connection_refused_is_a_fetch_error_without_key(
+    caplog: pytest.LogCaptureFixture, level: int
+) -> None:
+    urls = SourceUrls(
+        fred_api=f"http://127.0.0.1:{_refused_port()}/fred", retries=1, backoff_factor=0.0
+    )
+    caplog.set_level(level, logger="urllib3")
     with pytest.raises(SourceFetchError) as err:
         fetch_fred_api("cpi", make_session(urls), urls, SECRET)
     assert SECRET not in str(err.value) and "cpi" in str(err.value)
+    # urllib3's Retry logs the request path, query included, before retrying: the path
+    # was exercised, and only its redacted form reached the handlers
+    retrying = [r for r in caplog.records if r.getMessage().startswith("Retrying")]
+    assert len(retrying) == 1 and retrying[0].levelno == logging.WARNING
+    assert "series_id=CPIAUCSL&api_key=***&file_type=json" in retrying[0].getMessage()
+    for record in caplog.records:
+        assert SECRET not in caplog.handler.format(record)
+    assert SECRET not in caplog.text
+    if level == logging.DEBUG:  # util.retry's "Incremented Retry for (url=...)" too
+        assert any(r.name == "urllib3.util.retry" for r in caplog.records)
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "GET https://api.stlouisfed.org/fred/series/observations?series_id=DFF&api_key={k}",
+        "https://x.test/obs?api_key={k}&file_type=json#frag",
+        "next=https%3A%2F%2Fx.test%2Fobs%3Fapi_key%3D{k}%26file_type%3Djson",
+        "next=https%253A%252F%252Fx.test%252Fobs%253Fapi_key%253D{k}%2526file_type%253Djson",
+        "/obs?api%5Fkey={k}&file_type=json",
+        "params={{'series_id': 'DFF', 'api_key': '{k}'}}",
+        '{{"API_KEY":"{k}"}}',
+    ],
+)
+def test_redact_filter_masks_key_in_urls_encoded_and_mappings(message: str) -> None:
+    key = "0123456789fedcba0123456789fedcba"  # never sent: masked by its name, not literally
+    text = message.format(k=key)
+    record = logging.LogRecord("urllib3.connectionpool", logging.WARNING, __file__, 1,
+                               "broken: %s (%d)", (text, 3), None)  # fmt: skip
+    assert RedactSecrets().filter(record) is True  # rewrites, never drops
+    out = record.getMessage()
+    assert record.args == () and key not in out
+    assert out.startswith("broken: ") and out.endswith(" (3)") and "***" in out
+    # everything but the key survives: removing the key from the input gives the output
+    assert out == f"broken: {text.replace(key, '***')} (3)"
+
+
+def test_redact_filter_masks_tracebacks_and_registered_keys() -> None:
+    url = f"https://x.test/obs?api_key={SECRET}&file_type=json"
+    try:
+        raise ValueError(f"bad url {url}")
+    except ValueError:
+        record = logging.LogRecord("requests", logging.ERROR, __file__, 1, "failed", (),
+                                   sys.exc_info())  # fmt: skip
+    RedactSecrets().filter(record)
+    text = logging.Formatter().format(record)
+    assert "ValueError: bad url https://x.test/obs?api_key=***&file_type=json" in text
+    assert SECRET not in text
+    # a key once passed to fetch_fred_api is masked even without its parameter name
+    with ReplayServer({"/fred/series/observations": [Reply(200, b"{}")]}) as srv:
+        urls = _urls(srv)
+        fetch_fred_api("cpi", make_session(urls), urls, SECRET)
+    assert redact(f"invalid key {SECRET}!") == "invalid key ***!"
+
+
+def test_log_redaction_is_installed_once_per_logger() -> None:
+    urls = SourceUrls()
+    make_session(urls)
+    make_session(urls)
+    shared_session(urls)
+    for name in HTTP_LOGGERS:
+        filters = logging.getLogger(name).filters
+        assert sum(isinstance(f, RedactSecrets) for f in filters) == 1, name
+
+
+def test_shared_session_is_one_per_configuration(monkeypatch: pytest.MonkeyPatch) -> None:
+    base = {"fred_api": "http://127.0.0.1:9/fred", "retries": 2}
+    first = shared_session(SourceUrls(**base))
+    # equal settings, built separately and partly from the environment: the same session
+    monkeypatch.setenv("CONDORCAP_RETRIES", "2")
+    assert shared_session(SourceUrls(fred_api=base["fred_api"])) is first
+    assert shared_session(SourceUrls(**base)) is first
+    # any different setting: another session, configured with its own settings
+    other = shared_session(SourceUrls(**{**base, "retries": 4}))
+    assert other is not first
+    assert shared_session(SourceUrls(**{**base, "read_timeout": 7.0})) not in (first, other)
+    assert first.get_adapter("https://x.test/").max_retries.total == 2
+    assert other.get_adapter("https://x.test/").max_retries.total == 4
+    # make_session stays the way to get a fresh one
+    assert make_session(SourceUrls(**base)) is not first
+
+
+def test_shared_session_serves_several_fetches() -> None:
+    body = (FIX / "cboe_VVIX_History_2006.csv").read_bytes()
+    routes = {"/cboe/VVIX_History.csv": [Reply(200, body)], "/fredgraph.csv": [Reply(200, body)]}
+    with ReplayServer(routes) as srv:
+        urls = _urls(srv)
+        a = fetch_cboe("vvix", shared_session(urls), urls)
+        b = fetch_live("tbill_3m", shared_session(urls), urls)
+        assert len(srv.requests_for("/cboe/VVIX_History.csv")) == 1
+    assert a.raw == body == b.raw
 
 
 def test_truncated_body_content_length_is_a_parse_error() -> None:

@@ -351,8 +351,12 @@ def capm_expected_return(rf: ArrayLike, beta: ArrayLike, mrp: float) -> np.ndarr
 
 
 def cost_of_equity(rf: float, beta_post_hedge: float, mrp: float) -> float:
-    """Cost of equity ``r_E = r_f + β_p·MRP`` with the **post-hedge** portfolio beta (SPEC §5)."""
-    return float(rf + beta_post_hedge * mrp)
+    """Cost of equity ``r_E = r_f + β_p·MRP`` with the **post-hedge** portfolio beta (SPEC §5).
+
+    It is the CAPM expected return (:func:`capm_expected_return`) of the portfolio, priced at
+    the β it carries once the ALVH hedge is on.
+    """
+    return float(capm_expected_return(rf, beta_post_hedge, mrp))
 
 
 def _out(a: np.ndarray) -> np.ndarray | float:
@@ -512,13 +516,6 @@ def _npv_scaled(rate: float | np.ndarray, t: np.ndarray, flows: np.ndarray) -> n
     log_growth = np.log1p(rate)[:, None]
     exponent = np.where(rate[:, None] < 0, t.max() - t[None, :], -t[None, :])
     return (flows[None, :] * np.exp(exponent * log_growth)).sum(axis=1)
-
-
-def xirr_npv(rate: float, dates: ArrayLike, flows: ArrayLike) -> float:
-    """NPV at annual rate ``rate``: ``Σ CF_i / (1+r)^((d_i − d_0)/365)`` (ACT/365, d_0 = first date)."""
-    d = pd.DatetimeIndex(pd.to_datetime(np.asarray(dates)))
-    t = np.asarray((d - d.min()).days, float) / 365.0
-    return float(np.sum(np.asarray(flows, float) / (1.0 + rate) ** t))
 
 
 def xirr(dates: ArrayLike, flows: ArrayLike) -> float:

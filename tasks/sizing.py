@@ -58,6 +58,13 @@ Choices where the SPEC is silent (each also noted where it is made)
   also cuts the new condors until it fits (the only lever left), and the rationale says so.
   If the holdings and existing legs alone breach the limit, new condors are not cut for it
   (they are not the cause) and the rationale flags the breach.
+- **EVA's average capital at risk** (SPEC §6 ``EVA = (IRR − WACC) · average capital at
+  risk``; step 7). The proxy is the recommended book's own ``capital_at_risk``: new condor
+  max losses × contracts + hedge units × unit premium (the ``capital_at_risk`` column), so
+  EVA scales with the book sized here. The trailing average of ``risk.IrrResult`` belongs
+  to the positions the IRR came from (the modelled 1-lot ladder, or a fills file) and is
+  the same for every portfolio, so it is not used. Existing legs and holdings are not in
+  it, as they are not in ``capital_at_risk``. NaN when the IRR is unknown.
 - **Existing positions** (portfolio file): part of the book for β, stress and margin. A
   tranche whose expiry already holds an existing condor position gets no new contracts
   (the slot is taken: SPEC §4 "an existing position file can replace the modelled ladder").
@@ -1168,11 +1175,9 @@ def size_portfolio(inputs: SizingInputs, portfolio: Portfolio) -> SizingResult:
     tenors = np.array([max(c.tenor_days, 1) for c in condors], dtype=float)
     annual_credit = float((n * credit_usd * _DAYS_PER_YEAR / tenors).sum())
     cfm = risk.cash_flow_multiple(capital_at_risk, annual_credit)
-    eva_value = (
-        risk.eva(irr, w.wacc, inputs.irr.avg_capital_at_risk)
-        if inputs.irr is not None and np.isfinite(irr)
-        else float("nan")
-    )
+    # SPEC §6 EVA on *this* book's capital at risk (module notes: the average-capital proxy),
+    # not the modelled 1-lot ladder's, so EVA scales with the recommendation
+    eva_value = risk.eva(irr, w.wacc, capital_at_risk) if np.isfinite(irr) else float("nan")
 
     as_of = ctx.as_of
     pid_ = portfolio.portfolio_id

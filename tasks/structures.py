@@ -429,8 +429,8 @@ class HedgeUnit:
     """One ALVH hedge unit (SPEC §4): its legs, premium and net delta w.r.t. the VIX future.
 
     ``premium`` is Σ qty·price in points per unit (positive = paid); ``premium_usd`` is
-    ``100 ×``. ``net_delta_F`` = Σ qty·delta_F; ``net_delta_F_weighted`` = Σ qty·delta_F·F
-    (VIX points per 100% move of every future, used in the dollar beta of SPEC §5).
+    ``100 ×``. ``net_delta_F`` = Σ qty·delta_F (the dollar beta of SPEC §5 is taken per leg
+    from ``legs``, as each leg has its own future ``F``).
     """
 
     as_of: pd.Timestamp
@@ -440,7 +440,6 @@ class HedgeUnit:
     premium: float
     premium_usd: float
     net_delta_F: float
-    net_delta_F_weighted: float
 
 
 def vol_of_vol(vvix: float | None, pricing: PricingParams) -> float:
@@ -512,7 +511,6 @@ def hedge_unit(
         premium=premium,
         premium_usd=MULTIPLIER * premium,
         net_delta_F=float((qty * b.delta).sum()),
-        net_delta_F_weighted=float((qty * b.delta * F).sum()),
     )
 
 

@@ -12,12 +12,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from schemas.config import Portfolio
+from schemas.config import Portfolio, params_for
 from tasks import risk
 from tasks.chain import read_chain
 from tasks.market import MarketContext
 from tasks.pricing import black76, bsm, rate_from_tbill
-from tasks.sizing import SizingInputs, size_portfolio
+from tasks.sizing import SizingInputs, hedge_units, size_portfolio
 from tasks.surface import VolTerm, model_vol, vix_future
 
 CHAIN_FIXTURE = (
@@ -309,7 +309,17 @@ def test_spread_below_hurdle_scales_by_the_profiles_multiplier(profile, mult, hu
     assert pr["hurdle_bps"] == hurdle
     assert pr["spread_bps"] == pytest.approx((irr - pr["wacc"]) * 1e4)
     assert 0 < pr["spread_bps"] < hurdle
-    assert pr["eva"] == pytest.approx((irr - pr["wacc"]) * 60_000.0)
+    # EVA on the recommended book's capital at risk, rebuilt from the position rows (the
+    # IrrResult's 60,000 average belongs to the modelled 1-lot ladder and must not be used)
+    pos = below.positions
+    cond, hedge = pos[pos["kind"] == "condor"], pos[pos["kind"] == "hedge"]
+    car = float((cond["contracts"] * cond["max_loss"]).sum()) + float(
+        (hedge["contracts"] * hedge["premium"]).sum()
+    )
+    assert car > 0
+    assert pr["capital_at_risk"] == pytest.approx(car)
+    assert pr["eva"] == pytest.approx((irr - pr["wacc"]) * car)
+    assert pr["eva"] != pytest.approx((irr - pr["wacc"]) * 60_000.0)
     np.testing.assert_array_equal(_condors(below)["contracts"], np.floor(_pre(below) * mult))
     np.testing.assert_array_equal(_condors(above)["contracts"], np.floor(_pre(above)))
     assert above.portfolio_risk["spread_bps"].iloc[0] >= hurdle
@@ -358,7 +368,36 @@ def test_strong_dollar_and_hot_ppi_tighten_strikes_and_scale_the_hedge(base) -> 
         assert moved_put or moved_call
     h_new = res.portfolio_risk["hedge_units"].iloc[0]
     h_old = base.portfolio_risk["hedge_units"].iloc[0]
-    assert h_new >= h_old
+    assert h_new >= h_old  # the exact × (1 + macro_scale) is tested on hedge_units directly
+
+
+@pytest.mark.parametrize(("profile", "macro_scale"), [("steward", 0.25), ("promoter", 0.15)])
+@pytest.mark.parametrize(
+    ("beta_before", "crash_pnl"),
+    [(0.9, -150_000.0), (0.45, -410_000.0)],  # the beta hedge binds / the tail hedge binds
+)
+def test_macro_rule_scales_the_hedge_target_by_one_plus_macro_scale(
+    profile, macro_scale, beta_before, crash_pnl
+) -> None:
+    params = params_for(profile)
+    hp, sz = params.hedge, params.sizing
+    assert hp.macro_scale == macro_scale  # SPEC §7 step 5: 0.25 steward, 0.15 promoter
+    E, db_unit, gain, premium, tenor = 1_000_000.0, -2_000.0, 3_000.0, 60.0, 90
+    # SPEC §7 step 5 by hand
+    h_beta = hp.phi * max(0.0, beta_before - 0.5 * (hp.beta_band_low + hp.beta_band_high))
+    h_beta *= E / abs(db_unit)
+    h_tail = max(0.0, -sz.max_drawdown * E - crash_pnl) / gain
+    cap_beta = math.floor((beta_before - hp.beta_band_low) * E / abs(db_unit))
+    cap_premium = math.floor(hp.premium_cap_monthly * E / (premium * 30 / tenor))
+    plain = hedge_units(beta_before, E, db_unit, crash_pnl, gain, premium, tenor, False, params)
+    macro = hedge_units(beta_before, E, db_unit, crash_pnl, gain, premium, tenor, True, params)
+    assert plain.h_beta == pytest.approx(h_beta) and plain.h_tail == pytest.approx(h_tail)
+    assert plain.h_target == math.ceil(max(h_beta, h_tail))
+    assert macro.h_target == math.ceil(max(h_beta, h_tail) * (1 + macro_scale))
+    assert macro.h_target > plain.h_target  # the scaling changes the count here
+    for d in (plain, macro):
+        assert d.units == min(d.h_target, cap_beta, cap_premium)
+        assert d.beta_after == pytest.approx(beta_before + d.units * db_unit / E)
 
 
 @pytest.mark.parametrize("margin_rate", [0.02, 0.06, 0.10, 0.14, 0.18, 0.22, 0.30])

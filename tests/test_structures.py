@@ -245,7 +245,6 @@ def test_vix_call_hedge_unit_by_hand() -> None:
     assert h.premium == pytest.approx(float(ref.price), rel=1e-10)
     # BSM delta with q = r is e^{−rT}N(d1), the Black-76 delta w.r.t. F
     assert h.net_delta_F == pytest.approx(float(ref.delta), rel=1e-10)
-    assert h.net_delta_F_weighted == pytest.approx(float(ref.delta) * F, rel=1e-10)
     assert h.premium_usd == pytest.approx(100 * h.premium)
     assert h.vol_of_vol == pytest.approx(0.9589)
 

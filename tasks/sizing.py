@@ -1152,8 +1152,10 @@ def size_portfolio(inputs: SizingInputs, portfolio: Portfolio) -> SizingResult:
             )
         elif book.crash_scaled:
             rationale.append(
-                f"hedge capped, so new condors cut to {book.contracts.sum()} contracts to keep the "
-                f"crash loss (${-crash:,.0f}) within max drawdown ${sz.max_drawdown * E:,.0f}"
+                f"crash limit: new condors cut {book.proposed.sum()} → {book.contracts.sum()} "
+                f"contracts — a larger ladder's β leaves too little room under the β band for "
+                f"the tail hedge, and its crash loss would exceed max drawdown "
+                f"${sz.max_drawdown * E:,.0f} (now ${-crash:,.0f})"
             )
     if not book.feasible:
         rationale.append(

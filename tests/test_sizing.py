@@ -696,7 +696,7 @@ def test_crash_limit_cuts_new_condors_when_the_hedge_is_capped() -> None:
     per = res.positions.set_index("position_id")
     loose = _size(_portfolio(holdings=[{"name": "SPY", "value": 300_000.0, "beta": 1.0}]))
     assert loose.positions["contracts"].sum() > res.positions["contracts"].sum()
-    assert any("within max drawdown" in r for r in res.rationale), res.rationale
+    assert any(r.startswith("crash limit: new condors cut") for r in res.rationale), res.rationale
     assert per.loc[per["kind"] == "hedge", "contracts"].sum() == pr["hedge_units"]
 
 

@@ -213,6 +213,42 @@ class IronCondor:
         return float(max(k["short_put"] - k["long_put"], k["long_call"] - k["short_call"]))
 
 
+def _condor_legs(
+    expiry: pd.Timestamp,
+    tenor_days: int,
+    strike: ArrayLike,
+    iv: ArrayLike,
+    forward: ArrayLike,
+    price: ArrayLike,
+    delta: ArrayLike,
+    gamma: ArrayLike,
+    vega: ArrayLike,
+    theta: ArrayLike,
+    pricing_source: str,
+) -> pd.DataFrame:
+    """The four legs of one condor in the shared leg layout (module docstring)."""
+    return pd.DataFrame(
+        {
+            "kind": "condor",
+            "underlying": "SPX",
+            "expiry": expiry,
+            "tenor_days": tenor_days,
+            "leg": list(CONDOR_LEGS),
+            "put_call": list(CONDOR_PUT_CALL),
+            "strike": strike,
+            "qty": CONDOR_QTY,
+            "iv": iv,
+            "F": forward,
+            "model_price": price,
+            "delta": delta,
+            "gamma": gamma,
+            "vega": vega,
+            "theta": theta,
+            "pricing_source": pricing_source,
+        }
+    )[LEG_COLUMNS]
+
+
 def _condor_from_legs(
     legs: pd.DataFrame,
     as_of: pd.Timestamp,
@@ -288,26 +324,10 @@ def iron_condor(
     tenor = int((expiry_ts - as_of_ts).days)
     T = tenor / _DAYS_PER_YEAR
     c = model_condor_arrays(S, T, r, q, term, pricing, dp, dc, ladder.wing_width)
-    legs = pd.DataFrame(
-        {
-            "kind": "condor",
-            "underlying": "SPX",
-            "expiry": expiry_ts,
-            "tenor_days": tenor,
-            "leg": list(CONDOR_LEGS),
-            "put_call": list(CONDOR_PUT_CALL),
-            "strike": c.strike,
-            "qty": CONDOR_QTY,
-            "iv": c.iv,
-            "F": float(c.forward),
-            "model_price": c.price,
-            "delta": c.delta,
-            "gamma": c.gamma,
-            "vega": c.vega,
-            "theta": c.theta,
-            "pricing_source": "model",
-        }
-    )[LEG_COLUMNS]
+    legs = _condor_legs(
+        expiry_ts, tenor, c.strike, c.iv, float(c.forward), c.price,
+        c.delta, c.gamma, c.vega, c.theta, "model",
+    )  # fmt: skip
     return _condor_from_legs(
         legs, as_of_ts, expiry_ts, S, r, q, float(c.sigma_atm), mrp, dp, dc, "model"
     )
@@ -368,26 +388,10 @@ def condor_from_chain(
     delta = np.where(rows["delta"].notna(), rows["delta"].to_numpy(dtype=float), g.delta)
     gamma = np.where(rows["gamma"].notna(), rows["gamma"].to_numpy(dtype=float), g.gamma)
     fwd = S * np.exp((r - q) * T)
-    legs = pd.DataFrame(
-        {
-            "kind": "condor",
-            "underlying": "SPX",
-            "expiry": expiry_ts,
-            "tenor_days": tenor,
-            "leg": list(CONDOR_LEGS),
-            "put_call": list(CONDOR_PUT_CALL),
-            "strike": strikes,
-            "qty": CONDOR_QTY,
-            "iv": iv,
-            "F": fwd,
-            "model_price": rows["mid"].to_numpy(dtype=float),
-            "delta": delta,
-            "gamma": gamma,
-            "vega": g.vega,
-            "theta": g.theta,
-            "pricing_source": "chain",
-        }
-    )[LEG_COLUMNS]
+    legs = _condor_legs(
+        expiry_ts, tenor, strikes, iv, fwd, rows["mid"].to_numpy(dtype=float),
+        delta, gamma, g.vega, g.theta, "chain",
+    )  # fmt: skip
     sigma_atm = chain_atm_iv(chain, expiry_ts, fwd)
     return _condor_from_legs(legs, chain.as_of, expiry_ts, S, r, q, sigma_atm, mrp, dp, dc, "chain")
 

@@ -114,7 +114,13 @@ def test_served_daily_deployment_runs_and_publishes_artifacts(
         schedules = dep.get("schedules") or []
         assert any(s["schedule"].get("cron") == "30 16 * * 1-5" for s in schedules), schedules
         assert any(s["schedule"].get("timezone") == "America/New_York" for s in schedules)
-        assert requests.get(f"{api}/deployments/name/backfill/backfill", timeout=5).ok
+        # serve registers the deployments one after the other
+        _wait(
+            lambda: requests.get(f"{api}/deployments/name/backfill/backfill", timeout=5).ok,
+            60,
+            "the backfill deployment",
+            served,
+        )
 
         run = requests.post(
             f"{api}/deployments/{dep['id']}/create_flow_run",

@@ -578,7 +578,8 @@ def assign_available_at(rows: pd.DataFrame, series_id: str, lags: ReleaseLags) -
     - ``fomc``: scheduled meetings (value 1) are known from the first session on/after
       July 1 of the preceding year (the Fed publishes next year's schedule around
       mid-year); unscheduled actions (value 0) only on their own date.
-    - Rows with a non-null ``realtime_start`` (ALFRED vintages): that vintage date.
+    - Rows with a non-null ``realtime_start`` (ALFRED vintages): that vintage date, except
+      for market closes (``spx``), which stay on their own session.
 
     Parameters
     ----------
@@ -622,7 +623,9 @@ def assign_available_at(rows: pd.DataFrame, series_id: str, lags: ReleaseLags) -
         base = d.where(value != 1.0, publication)
     else:
         raise ValueError(f"no availability rule for series {series_id!r}")
-    if "realtime_start" in out.columns:
+    if "realtime_start" in out.columns and series_id not in MARKET_CLOSE_SERIES:
+        # a market close is known at its own close, whenever FRED's vintage says it was
+        # posted (SP500's realtime_start is the next day): keep the SPEC §1.2 rule for them
         rt = pd.to_datetime(out["realtime_start"]).astype("datetime64[ns]")
         base = base.where(rt.isna(), rt)
     out["available_at"] = _roll(pd.Series(base, index=out.index))

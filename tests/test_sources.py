@@ -740,3 +740,21 @@ def test_snapshot_keeps_provider_formats() -> None:
     assert lines[1] == b"01/02/1990,17.240000,17.240000,17.240000,17.240000"
     dff = (SNAPSHOT / "fred_DFF.csv").read_text().splitlines()
     assert dff[0] == "date,value" and dff[-1] == "2026-07-22,3.6300000000"
+
+
+def test_alfred_vintages_do_not_delay_a_market_close() -> None:
+    """FRED posts SP500 the next day; the close was still knowable at its own close."""
+    rows = pd.DataFrame(
+        {
+            "series_id": ["spx", "cpi"],
+            "date": pd.to_datetime(["2026-02-11", "2026-01-01"]),
+            "value": [6941.47, 326.588],
+            "value_missing": False,
+            "raw": ["", ""],
+            "realtime_start": pd.to_datetime(["2026-02-12", "2026-02-13"]),
+        }
+    )
+    spx = assign_available_at(rows.iloc[[0]], "spx", ReleaseLags())
+    cpi = assign_available_at(rows.iloc[[1]], "cpi", ReleaseLags())
+    assert spx["available_at"].iloc[0] == pd.Timestamp("2026-02-11")
+    assert cpi["available_at"].iloc[0] == pd.Timestamp("2026-02-13")  # the vintage date

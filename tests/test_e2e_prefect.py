@@ -46,6 +46,19 @@ def _wait(predicate, timeout: float, what: str, proc: subprocess.Popen | None = 
     raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
+def _post_json(url: str, body: dict) -> dict | list:
+    """POST and return the JSON, or an empty value on a transient error.
+
+    The SQLite-backed test server answers 503 while it is busy (serve registering
+    deployments, a scheduler tick): :func:`_wait` simply tries again.
+    """
+    r = requests.post(url, json=body, timeout=10)
+    if r.status_code >= 500:
+        return {}
+    r.raise_for_status()
+    return r.json()
+
+
 def _stop(proc: subprocess.Popen) -> None:
     if proc.poll() is None:
         os.killpg(proc.pid, signal.SIGTERM)
@@ -122,16 +135,21 @@ def test_served_daily_deployment_runs_and_publishes_artifacts(
             served,
         )
 
-        run = requests.post(
-            f"{api}/deployments/{dep['id']}/create_flow_run",
-            json={"parameters": {"as_of": AS_OF}},
-            timeout=10,
+        run_id = _wait(
+            lambda: _post_json(
+                f"{api}/deployments/{dep['id']}/create_flow_run",
+                {"parameters": {"as_of": AS_OF}},
+            ).get("id"),
+            60,
+            "the API to accept the flow run",
+            served,
         )
-        run.raise_for_status()
-        run_id = run.json()["id"]
 
         def finished() -> dict | None:
-            state = requests.get(f"{api}/flow_runs/{run_id}", timeout=5).json()["state"]
+            r = requests.get(f"{api}/flow_runs/{run_id}", timeout=5)
+            if not r.ok:
+                return None
+            state = r.json()["state"]
             return (
                 state if state["type"] in {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"} else None
             )
@@ -139,11 +157,13 @@ def test_served_daily_deployment_runs_and_publishes_artifacts(
         state = _wait(finished, 300, "the triggered daily run", served)
         assert state["type"] == "COMPLETED", state
 
-        arts = requests.post(
-            f"{api}/artifacts/filter",
-            json={"artifacts": {"flow_run_id": {"any_": [run_id]}}},
-            timeout=10,
-        ).json()
+        arts = _wait(
+            lambda: _post_json(
+                f"{api}/artifacts/filter", {"artifacts": {"flow_run_id": {"any_": [run_id]}}}
+            ),
+            60,
+            "the artifacts",
+        )
         by_key = {a["key"]: a for a in arts}
         assert {"daily-summary", "daily-charts", "sizing-steward-1m", "sizing-promoter-1m"} <= set(
             by_key

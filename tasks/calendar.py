@@ -10,7 +10,7 @@ from functools import lru_cache
 
 import exchange_calendars as xcals
 import pandas as pd
-from pandas.errors import Pandas4Warning
+from pandas.errors import Pandas4Warning, PerformanceWarning
 
 CALENDAR_START = "1985-01-02"
 
@@ -20,8 +20,9 @@ def nyse() -> xcals.ExchangeCalendar:
     """The XNYS calendar, from 1985 to two years past today (holidays are published ahead)."""
     end = (pd.Timestamp.today().normalize() + pd.DateOffset(years=2)).strftime("%Y-%m-%d")
     with warnings.catch_warnings():
-        # exchange_calendars trips a pandas 3.1 deprecation while building its tables
+        # exchange_calendars trips pandas 3.1 deprecation/performance warnings building its tables
         warnings.simplefilter("ignore", Pandas4Warning)
+        warnings.simplefilter("ignore", PerformanceWarning)
         return xcals.get_calendar("XNYS", start=CALENDAR_START, end=end)
 
 

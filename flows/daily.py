@@ -41,8 +41,6 @@ class DailyResult:
     quarantined: pd.DataFrame = field(default_factory=pd.DataFrame)
     signals: pd.DataFrame = field(default_factory=pd.DataFrame)
     sizing: list[SizingResult] = field(default_factory=list)
-    analytics: steps.Analytics | None = None
-    chain_path: str | None = None
     rows_written: int = 0
     seconds: float = 0.0
 
@@ -152,8 +150,6 @@ def daily_flow(
         quarantined=pd.concat([i.quarantine for i in ingested], ignore_index=True),
         signals=sig,
         sizing=sized,
-        analytics=facts,
-        chain_path=str(chain) if chain else None,
         rows_written=rows_written,
         seconds=time.perf_counter() - started,
     )

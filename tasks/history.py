@@ -87,8 +87,8 @@ from numpy.typing import NDArray
 
 from schemas.config import HedgeParams, HistoryParams, LadderParams, Params, PricingParams
 from tasks.expiries import spx_weekly_expiries
-from tasks.pricing import black76, bsm
-from tasks.risk import CONDOR_EVENT_COLUMNS, HEDGE_EVENT_COLUMNS, MULTIPLIER
+from tasks.pricing import MULTIPLIER, black76, bsm
+from tasks.risk import CONDOR_EVENT_COLUMNS, HEDGE_EVENT_COLUMNS
 from tasks.structures import CONDOR_QTY, hedge_unit, model_condor_arrays
 from tasks.surface import VolTerm, atm_vol, skew_vol, vix_future
 

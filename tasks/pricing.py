@@ -26,6 +26,9 @@ _DAYS_PER_YEAR = 365.0
 FloatArray = NDArray[np.float64]
 
 
+MULTIPLIER = 100.0  # SPX and VIX option contract multiplier (SPEC §0): points → USD
+
+
 class Greeks(NamedTuple):
     """BSM price and greeks, each an array of the broadcast shape of the inputs.
 

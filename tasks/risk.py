@@ -75,9 +75,9 @@ from numpy.typing import ArrayLike
 from scipy.optimize import brentq
 
 from tasks.calendar import CALENDAR_START, sessions
+from tasks.pricing import MULTIPLIER
 
 #: Contract multiplier of SPX and VIX options, dollars per index point (SPEC §0).
-MULTIPLIER = 100.0
 
 #: Column names of a condor event frame (see the module docstring).
 CONDOR_EVENT_COLUMNS: tuple[str, ...] = (

@@ -91,10 +91,9 @@ from tasks import risk
 from tasks.chain import Chain, box_rate_for_target, prefer_root
 from tasks.expiries import nearest_expiry
 from tasks.market import MarketContext
-from tasks.pricing import black76, bsm
+from tasks.pricing import MULTIPLIER, black76, bsm
 from tasks.structures import (
     LEG_COLUMNS,
-    MULTIPLIER,
     HedgeUnit,
     IronCondor,
     condor_from_chain,

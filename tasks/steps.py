@@ -152,24 +152,41 @@ def load_facts(work_path: str, ingested: list[IngestedSource], run_id: str) -> d
 # --------------------------------------------------------------------------- as_of
 
 
-def latest_complete_session(work_path: str) -> pd.Timestamp:
-    """The latest session on which every daily market series has a close."""
+def _scalar(work_path: str, sql: str) -> object:
+    """One value from a read-only query of the run's working copy."""
     con = db.connect(work_path, read_only=True)
     try:
-        row = con.execute(
-            f"""
-            SELECT max(date) FROM (
-                SELECT date FROM observations
-                WHERE series_id IN ({", ".join(repr(s) for s in DAILY_MARKET_SERIES)})
-                  AND value IS NOT NULL
-                GROUP BY date HAVING count(DISTINCT series_id) = {len(DAILY_MARKET_SERIES)})
-            """
-        ).fetchall()
+        return con.execute(sql).fetchall()[0][0]
     finally:
         con.close()
-    if row[0][0] is None:
+
+
+def latest_complete_session(work_path: str) -> pd.Timestamp:
+    """The latest session on which every daily market series has a close."""
+    day = _scalar(
+        work_path,
+        f"""
+        SELECT max(date) FROM (
+            SELECT date FROM observations
+            WHERE series_id IN ({", ".join(repr(s) for s in DAILY_MARKET_SERIES)})
+              AND value IS NOT NULL
+            GROUP BY date HAVING count(DISTINCT series_id) = {len(DAILY_MARKET_SERIES)})
+        """,
+    )
+    if day is None:
         raise ValueError("the warehouse holds no session with SPX, VIX and VIX3M closes")
-    return pd.Timestamp(row[0][0])
+    return pd.Timestamp(day)
+
+
+def first_session(work_path: str) -> pd.Timestamp:
+    """The first session with an SPX close on file (the start of a default backfill)."""
+    day = _scalar(
+        work_path,
+        "SELECT min(date) FROM observations WHERE series_id = 'spx' AND value IS NOT NULL",
+    )
+    if day is None:
+        raise ValueError("the warehouse holds no SPX closes")
+    return calendar.session_on_or_after(day)
 
 
 # --------------------------------------------------------------------------- signals
@@ -211,20 +228,6 @@ def write_derived(
     finally:
         con.close()
     return written
-
-
-def first_session(work_path: str) -> pd.Timestamp:
-    """The first session with an SPX close on file (the start of a default backfill)."""
-    con = db.connect(work_path, read_only=True)
-    try:
-        row = con.execute(
-            "SELECT min(date) FROM observations WHERE series_id = 'spx' AND value IS NOT NULL"
-        ).fetchall()
-    finally:
-        con.close()
-    if row[0][0] is None:
-        raise ValueError("the warehouse holds no SPX closes")
-    return calendar.session_on_or_after(row[0][0])
 
 
 # --------------------------------------------------------------------------- analytics

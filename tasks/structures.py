@@ -40,12 +40,11 @@ from scipy.special import ndtr
 from schemas.config import HedgeParams, LadderParams, PricingParams
 from tasks.chain import Chain, chain_atm_iv, prefer_root
 from tasks.expiries import nearest_vix_expiry
-from tasks.pricing import black76, bsm, strike_for_delta
+from tasks.pricing import MULTIPLIER, black76, bsm, strike_for_delta
 from tasks.surface import VolTerm, atm_vol, model_vol, skew_vol, vix_future
 
 FloatArray = NDArray[np.float64]
 
-MULTIPLIER = 100.0  # SPX and VIX option contract multiplier (SPEC §0)
 _DAYS_PER_YEAR = 365.0
 
 CONDOR_LEGS = ("short_put", "long_put", "short_call", "long_call")

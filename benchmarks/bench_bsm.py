@@ -25,7 +25,7 @@ from scipy.special import ndtr
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tasks.pricing import bsm
+from tasks.market.pricing import bsm
 
 
 def random_options(n: int, seed: int = 7) -> dict[str, np.ndarray]:

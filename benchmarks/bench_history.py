@@ -20,9 +20,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from schemas.config import Params
 from schemas.sources import validate
-from tasks import sources
+from tasks import ingest as sources
 from tasks.history import model_ladder
-from tasks.market import MARKET_SERIES, market_frame
+from tasks.market.frame import MARKET_SERIES, market_frame
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGET_SECONDS = 30.0

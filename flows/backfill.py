@@ -11,9 +11,10 @@ from pathlib import Path
 import pandas as pd
 from prefect import flow
 
+from flows import steps
 from flows.daily import DEFAULT_CONFIG, SNAPSHOT_DIR, ingest, sizing_tables
 from schemas.config import Params, SourceUrls, load_portfolios
-from tasks import calendar, steps
+from tasks.market import calendar
 from warehouse import db
 
 Progress = Callable[[str], None]

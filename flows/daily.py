@@ -12,8 +12,10 @@ import pandas as pd
 from prefect import flow
 from prefect.logging import get_run_logger
 
+from flows import steps
 from schemas.config import Params, PortfolioFile, SourceUrls, load_portfolios
-from tasks import calendar, sources, steps
+from tasks import ingest as sources
+from tasks.market import calendar
 from tasks.sizing import SizingResult
 from warehouse import db
 

@@ -48,12 +48,12 @@ from matplotlib.figure import Figure
 from numpy.typing import NDArray
 
 from schemas.config import Params, PricingParams, SignalParams
-from tasks import calendar
-from tasks.market import MARKET_SERIES, market_frame
+from tasks.market import calendar
+from tasks.market.frame import MARKET_SERIES, market_frame
+from tasks.market.surface import VIX3M_DAYS, VIX6M_DAYS, VIX9D_DAYS, VIX_DAYS, VolTerm
 from tasks.risk import rolling_beta, simple_returns
 from tasks.signals import SIGNALS, macd, wilder_rsi
 from tasks.structures import MULTIPLIER, revalue_legs
-from tasks.surface import VIX3M_DAYS, VIX6M_DAYS, VIX9D_DAYS, VIX_DAYS, VolTerm
 from warehouse import db
 
 FloatArray = NDArray[np.float64]

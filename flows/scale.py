@@ -18,9 +18,10 @@ import pandas as pd
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
+from flows import steps
 from flows.daily import sizing_tables
 from schemas.config import Params, Portfolio, load_portfolios
-from tasks import calendar, steps
+from tasks.market import calendar
 from tasks.sizing import SizingResult
 from warehouse import db
 

@@ -1,7 +1,7 @@
 """Row validation and quarantine of ingested observations (SPEC §1.3).
 
 One pandera ``DataFrameModel`` per source family checks a rows frame produced by
-``tasks.sources`` (after ``assign_available_at``). Validation is lazy: every failing row
+``tasks.ingest`` (after ``assign_available_at``). Validation is lazy: every failing row
 is collected from ``SchemaErrors.failure_cases`` (rows with a non-null index) and goes to
 quarantine with the failed check's name and a human-readable detail; the remaining rows
 become observations. Failures that concern the frame rather than a row (a missing
@@ -353,7 +353,7 @@ def validate(rows: pd.DataFrame, source: str, series_id: str) -> ValidationResul
     Parameters
     ----------
     rows : DataFrame
-        Parser output with ``available_at`` (``tasks.sources.assign_available_at``).
+        Parser output with ``available_at`` (``tasks.ingest.assign_available_at``).
     source : str
         Source label written to both outputs (``'cboe'``, ``'snapshot'``, ...).
     series_id : str

@@ -36,7 +36,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from tasks import calendar
+from tasks.market import calendar
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 DEFAULT_DB_PATH = Path("data/condorcap.duckdb")

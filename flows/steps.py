@@ -1,0 +1,448 @@
+"""Thin Prefect task wrappers over the pure method and the warehouse.
+
+Each task does one step of the daily/backfill flows. Tasks receive and return
+plain values (paths, DataFrames, dataclasses) — never a DuckDB connection,
+which Prefect can neither hash nor pickle — and open the run's working copy of
+the warehouse only for as long as they read or write it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+from prefect.logging import get_run_logger
+
+from schemas.config import Params, Portfolio, ReleaseLags, SignalParams, SourceUrls
+from schemas.sources import SchemaLevelError, validate
+from tasks import ingest as sources
+from tasks.history import LadderHistory, model_ladder, vix_future_series
+from tasks.market import calendar
+from tasks.market.chain import ChainFormatError, chain_as_of, read_chain
+from tasks.market.frame import MarketDataMissing, context_at, market_frame
+from tasks.market.surface import VolTerm, vix_term_curves
+from tasks.risk import (
+    IrrResult,
+    betas_table,
+    irr_from_events,
+    joint_scenarios,
+    read_fills_csv,
+    simple_returns,
+)
+from tasks.signals import compute_signals
+from tasks.sizing import SizingInputs, SizingResult, size_portfolio
+from warehouse import db
+
+DAILY_MARKET_SERIES = ("spx", "vix", "vix3m")
+
+
+@dataclass
+class IngestedSource:
+    """What one source produced: validated rows, quarantined rows and its fetch log row."""
+
+    fetch: sources.FetchResult
+    observations: pd.DataFrame
+    quarantine: pd.DataFrame
+    rows_parsed: int
+    rows_accepted: int
+    rows_quarantined: int
+    vintaged: bool = False
+
+
+# --------------------------------------------------------------------------- ingest
+
+
+@task(name="read-snapshot", cache_policy=NO_CACHE)
+def read_snapshot(snapshot_dir: str) -> list[sources.FetchResult]:
+    return sources.read_snapshot(Path(snapshot_dir))
+
+
+def fred_api_key() -> str | None:
+    """The FRED API key from ``FRED_API_KEY`` or the Prefect Secret block ``fred-api-key``."""
+    key = sources.fred_api_key_from_env()
+    if key:
+        return key
+    try:
+        from prefect.blocks.system import Secret
+
+        return Secret.load("fred-api-key").get()
+    except Exception:  # no block configured (or no server): fall back to fredgraph.csv
+        return None
+
+
+@task(name="fetch-live", cache_policy=NO_CACHE)
+def fetch_live(series_id: str, urls: SourceUrls) -> sources.FetchResult:
+    """Fetch one series from its default live source (retries happen in the HTTP session)."""
+    session = sources.shared_session(urls)  # one session (one connection pool) per run's settings
+    return sources.fetch_live(
+        series_id, session, urls, api_key=fred_api_key(), vintages=urls.fred_vintages
+    )
+
+
+@task(name="validate-source", cache_policy=NO_CACHE)
+def ingest_source(fetch: sources.FetchResult, lags: ReleaseLags) -> IngestedSource:
+    """Parse → point-in-time stamp → validate one source. Unparseable input fails the task."""
+    logger = get_run_logger()
+    rows = sources.parse(fetch)
+    rows = sources.assign_available_at(rows, fetch.series_id, lags)
+    try:
+        result = validate(rows, fetch.source, fetch.series_id)
+    except SchemaLevelError as exc:
+        raise SchemaLevelError(f"{fetch.series_id} from {fetch.url}: {exc}") from exc
+    if result.rows_quarantined:
+        logger.warning(
+            "%s: quarantined %d of %d rows (%s)",
+            fetch.series_id,
+            result.rows_quarantined,
+            result.rows_parsed,
+            ", ".join(sorted(set(result.quarantine["check_name"]))),
+        )
+    return IngestedSource(
+        fetch=fetch,
+        observations=result.observations,
+        quarantine=result.quarantine,
+        rows_parsed=result.rows_parsed,
+        rows_accepted=result.rows_accepted,
+        rows_quarantined=result.rows_quarantined,
+        vintaged="realtime_start" in rows.columns,
+    )
+
+
+@task(name="load-facts", cache_policy=NO_CACHE)
+def load_facts(work_path: str, ingested: list[IngestedSource], run_id: str) -> dict[str, int]:
+    """Write observations, quarantine and the raw_fetch log in one transaction."""
+    revision_session = calendar.session_on_or_after(pd.Timestamp.now(tz="UTC").tz_localize(None))
+    now = datetime.now(UTC).replace(tzinfo=None)
+    log = pd.DataFrame(
+        [
+            {
+                "run_id": run_id,
+                "source": i.fetch.source,
+                "series_id": i.fetch.series_id,
+                "url": i.fetch.url,
+                "status": i.fetch.status,
+                "bytes": len(i.fetch.raw),
+                "sha256": i.fetch.sha256,
+                "rows_parsed": i.rows_parsed,
+                "rows_accepted": i.rows_accepted,
+                "rows_quarantined": i.rows_quarantined,
+                "fetched_at": i.fetch.fetched_at.replace(tzinfo=None),
+            }
+            for i in ingested
+        ]
+    )
+    counts = {"observations": 0, "quarantine": 0, "raw_fetch": 0}
+    con = db.connect(work_path)
+    try:
+        with db.transaction(con):
+            for i in ingested:
+                counts["observations"] += db.insert_observations(
+                    con, i.observations, revision_session, vintaged=i.vintaged, ingested_at=now
+                )
+                counts["quarantine"] += db.insert_quarantine(con, i.quarantine, run_id, now)
+            counts["raw_fetch"] = db.append_rows(con, "raw_fetch", log)
+    finally:
+        con.close()
+    return counts
+
+
+# --------------------------------------------------------------------------- as_of
+
+
+def _scalar(work_path: str, sql: str) -> object:
+    """One value from a read-only query of the run's working copy."""
+    con = db.connect(work_path, read_only=True)
+    try:
+        return con.execute(sql).fetchall()[0][0]
+    finally:
+        con.close()
+
+
+def latest_complete_session(work_path: str) -> pd.Timestamp:
+    """The latest session on which every daily market series has a close."""
+    day = _scalar(
+        work_path,
+        f"""
+        SELECT max(date) FROM (
+            SELECT date FROM observations
+            WHERE series_id IN ({", ".join(repr(s) for s in DAILY_MARKET_SERIES)})
+              AND value IS NOT NULL
+            GROUP BY date HAVING count(DISTINCT series_id) = {len(DAILY_MARKET_SERIES)})
+        """,
+    )
+    if day is None:
+        raise ValueError("the warehouse holds no session with SPX, VIX and VIX3M closes")
+    return pd.Timestamp(day)
+
+
+def first_session(work_path: str) -> pd.Timestamp:
+    """The first session with an SPX close on file (the start of a default backfill)."""
+    day = _scalar(
+        work_path,
+        "SELECT min(date) FROM observations WHERE series_id = 'spx' AND value IS NOT NULL",
+    )
+    if day is None:
+        raise ValueError("the warehouse holds no SPX closes")
+    return calendar.session_on_or_after(day)
+
+
+# --------------------------------------------------------------------------- signals
+
+
+@task(name="signals", cache_policy=NO_CACHE)
+def signal_states(work_path: str, as_of: list[pd.Timestamp], params: SignalParams) -> pd.DataFrame:
+    """Signal states for each as_of, from observations knowable by the last of them."""
+    con = db.connect(work_path, read_only=True)
+    try:
+        obs = db.read_observations(con, as_of=max(as_of))
+    finally:
+        con.close()
+    return compute_signals(obs, pd.DatetimeIndex(as_of), params)
+
+
+# --------------------------------------------------------------------------- derived writes
+
+
+@task(name="write-derived", cache_policy=NO_CACHE)
+def write_derived(
+    work_path: str, tables: dict[str, pd.DataFrame], partitions: pd.DataFrame | None = None
+) -> int:
+    """Replace the as_of partitions of every derived table in ONE transaction.
+
+    Tables with a ``portfolio_id`` are replaced per (as_of, portfolio_id).
+    """
+    written = 0
+    con = db.connect(work_path)
+    try:
+        with db.transaction(con):
+            for name, rows in tables.items():
+                if "portfolio_id" in rows.columns:
+                    # per-portfolio tables: a run replaces only the portfolios it sized, so a
+                    # `size-many` batch and the daily config can share a day
+                    written += db.replace_partitions(con, name, rows, ("as_of", "portfolio_id"))
+                else:
+                    written += db.replace_partitions(con, name, rows, partitions=partitions)
+    finally:
+        con.close()
+    return written
+
+
+# --------------------------------------------------------------------------- analytics
+
+
+@dataclass
+class Analytics:
+    """Market state, modelled history, betas and the VIX futures curve for a set of sessions."""
+
+    market: pd.DataFrame
+    history: LadderHistory
+    betas: pd.DataFrame
+    vix_term: pd.DataFrame
+    returns: pd.DataFrame
+
+
+def hedge_tenors_of(params: list[Params]) -> set[int]:
+    """Every hedge tenor the portfolios use (each needs its F_VIX beta in ``betas``)."""
+    tenors = set()
+    for p in params:
+        tenors.add(p.hedge.tenor_days)
+        if p.hedge.kind == "vix_call_calendar":
+            tenors.add(p.hedge.short_tenor_days)
+    return tenors
+
+
+def hedge_asset(tenor_days: int) -> str:
+    """The ``betas.asset`` name of a hedge tenor's modelled VIX future."""
+    return f"vix_future_{tenor_days}d"
+
+
+@task(name="analytics", cache_policy=NO_CACHE)
+def analytics(
+    work_path: str,
+    as_of: list[pd.Timestamp],
+    params: Params,
+    hedge_tenors: set[int] | None = None,
+) -> Analytics:
+    """Market frame → modelled ladder → returns → rolling betas and VIX term curves.
+
+    Everything is computed from observations knowable by the last ``as_of`` and each
+    row uses only data dated on or before its own ``as_of`` (the regressions and the
+    ladder are causal), so one pass serves every session of a backfill.
+    """
+    last = max(as_of)
+    con = db.connect(work_path, read_only=True)
+    try:
+        obs = db.read_observations(con, as_of=last)
+    finally:
+        con.close()
+    market = market_frame(obs).loc[:last]
+    history = model_ladder(market, params)
+    tenors = set(hedge_tenors or ()) | hedge_tenors_of([params])
+    levels = pd.DataFrame(
+        {"spx": market["spx"], "vix": market["vix"], "vix3m": market["vix3m"]}, index=market.index
+    )
+    for t in sorted(tenors):
+        levels[hedge_asset(t)] = vix_future_series(market, t, params.pricing)
+    returns = levels.apply(simple_returns)
+    returns["strategy"] = history.daily.set_index("as_of")["strategy_return"].reindex(market.index)
+    days = pd.DatetimeIndex(as_of)
+    betas = betas_table(returns, days, params.risk.beta_window)
+    rows = market.reindex(days)
+    term = VolTerm(
+        vix9d=rows["vix9d"].to_numpy(),
+        vix=rows["vix"].to_numpy(),
+        vix3m=rows["vix3m"].to_numpy(),
+        vix6m=rows["vix6m"].to_numpy(),
+    )
+    curve = vix_term_curves(
+        days, term, params.pricing.vix_term_expiries, params.pricing.convexity_vol
+    )
+    return Analytics(market=market, history=history, betas=betas, vix_term=curve, returns=returns)
+
+
+def history_tables(history: LadderHistory, computed_as_of: pd.Timestamp) -> dict[str, pd.DataFrame]:
+    """The modelled ladder as warehouse rows (replaced whole on every run)."""
+    day = pd.Timestamp(computed_as_of)
+    cols = {
+        "ladder_events": [
+            "position_id", "slot", "open_date", "close_date", "expiry", "contracts", "width",
+            "credit", "close_cost", "k_long_put", "k_short_put", "k_short_call", "k_long_call",
+            "exit_reason", "commissions", "pnl",
+        ],
+        "hedge_events": [
+            "position_id", "open_date", "close_date", "expiry", "strike", "units", "premium",
+            "close_value", "exit_reason",
+        ],
+        "ladder_daily": [
+            "as_of", "pnl", "capital_at_risk", "strategy_return", "open_condors", "open_hedges",
+        ],
+    }  # fmt: skip
+    frames = {
+        "ladder_events": history.condor_events,
+        "hedge_events": history.hedge_events,
+        "ladder_daily": history.daily,
+    }
+    return {name: frames[name][c].assign(computed_as_of=day) for name, c in cols.items()}
+
+
+@task(name="write-history", cache_policy=NO_CACHE)
+def write_history(work_path: str, history: LadderHistory, computed_as_of: pd.Timestamp) -> int:
+    """Replace the modelled ladder tables in one transaction.
+
+    The tables hold the history as of the newest ``as_of`` run so far: rerunning an
+    older day leaves them alone (its own history is a prefix it would truncate them to).
+    """
+    written = 0
+    con = db.connect(work_path)
+    try:
+        newest = con.execute("SELECT max(computed_as_of) FROM ladder_daily").fetchall()[0][0]
+        if newest is not None and pd.Timestamp(newest) > pd.Timestamp(computed_as_of):
+            return 0
+        with db.transaction(con):
+            for name, rows in history_tables(history, computed_as_of).items():
+                con.execute(f"DELETE FROM {name}").fetchall()
+                written += db.append_rows(con, name, rows)
+    finally:
+        con.close()
+    return written
+
+
+# --------------------------------------------------------------------------- sizing
+
+
+def find_chain(snapshot_dir: str | Path | None, as_of: pd.Timestamp) -> Path | None:
+    """A bundled/downloaded CBOE chain quoted on ``as_of`` (``chains/*.csv``), if any."""
+    if snapshot_dir is None:
+        return None
+    for path in sorted(Path(snapshot_dir).glob("chains/*.csv")):
+        try:
+            if chain_as_of(path) == pd.Timestamp(as_of):
+                return path
+        except ChainFormatError:
+            continue
+    return None
+
+
+@task(name="size-portfolios", cache_policy=NO_CACHE)
+def size_portfolios(
+    as_of: pd.Timestamp,
+    portfolios: list[Portfolio],
+    signals: pd.DataFrame,
+    facts: Analytics,
+    chain_path: str | None,
+) -> list[SizingResult]:
+    """SPEC §7 for every portfolio of the config file on one session."""
+    ctx = context_at(facts.market, as_of)
+    chain = read_chain(chain_path) if chain_path else None
+    day_signals = signals[signals["as_of"] == as_of]
+    results = []
+    cache: dict = {}  # the market book (ladder, hedge, scenario P&L) is priced once per params
+    irr_by_window: dict[int, IrrResult] = {}  # the modelled ladder's IRR is the same for all
+    for portfolio in portfolios:
+        p = portfolio.params
+        spx_returns, vix_ratios = joint_scenarios(
+            facts.market["spx"], facts.market["vix"], as_of, p.sizing.hist_window
+        )
+        beta_row = facts.betas[
+            (facts.betas["as_of"] == as_of)
+            & (facts.betas["asset"] == hedge_asset(p.hedge.tenor_days))
+        ]
+        hedge_beta = float(beta_row["beta"].iloc[0]) if len(beta_row) else float("nan")
+        if portfolio.fills_file:
+            fills = read_fills_csv(portfolio.fills_file)
+            condors, hedges = fills.condors, fills.hedges
+        else:
+            condors, hedges = facts.history.condor_events, facts.history.hedge_events
+        if portfolio.fills_file:
+            irr = irr_from_events(condors, hedges, as_of, p.risk.irr_window)
+        else:
+            if p.risk.irr_window not in irr_by_window:
+                irr_by_window[p.risk.irr_window] = irr_from_events(
+                    condors, hedges, as_of, p.risk.irr_window
+                )
+            irr = irr_by_window[p.risk.irr_window]
+        inputs = SizingInputs(
+            ctx=ctx,
+            signals=day_signals,
+            spx_returns=spx_returns,
+            vix_ratios=vix_ratios,
+            hedge_beta_F=hedge_beta,
+            irr=irr,
+            chain=chain,
+            cache=cache,
+        )
+        results.append(size_portfolio(inputs, portfolio))
+    return results
+
+
+@task(name="size-range", cache_policy=NO_CACHE)
+def size_range(
+    days: list[pd.Timestamp],
+    portfolios: list[Portfolio],
+    signals: pd.DataFrame,
+    facts: Analytics,
+    snapshot_dir: str | None,
+) -> tuple[list[SizingResult], list[str]]:
+    """SPEC §7 for every portfolio on every session of a backfill.
+
+    Sizing is a per-day decision, so this walks the days; each day's market work (ladder,
+    hedge, scenario P&L) is shared by its portfolios. Days the market cannot be priced
+    (no VIX or T-bill knowable) are skipped and named in the second return value.
+    """
+    results: list[SizingResult] = []
+    skipped: list[str] = []
+    for day in days:
+        chain = find_chain(snapshot_dir, day)
+        try:
+            context_at(facts.market, day)  # only "no price for this day" is skipped
+        except MarketDataMissing as exc:
+            skipped.append(str(exc))
+            continue
+        results += size_portfolios.fn(
+            day, portfolios, signals, facts, str(chain) if chain else None
+        )
+    return results, skipped

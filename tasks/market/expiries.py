@@ -1,0 +1,97 @@
+"""SPX weekly and VIX monthly expiry calendars (SPEC §3.3), on the NYSE sessions of ``tasks.market.calendar``.
+
+- SPX: weekly Friday expirations; when the Friday is not a session (e.g. Good Friday) the
+  expiry moves to the previous session.
+- VIX (CBOE VX futures and VIX options): the Wednesday 30 calendar days before the third
+  Friday of the following month. CBOE's rule has two holiday clauses, both applied here:
+  when that third Friday is a holiday the count starts from the session before it, and
+  when the resulting Wednesday is a holiday the expiry is the session before it
+  (e.g. March 2025: Good Friday 2025-04-18 → Thu 04-17 − 30 days = Tue 2025-03-18).
+
+All returned dates are tz-naive midnight ``Timestamp``/``DatetimeIndex``.
+
+Notes
+-----
+The CBOE exchange calendar differs from NYSE only in rare closures; NYSE sessions are
+used for both (SPEC §0).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from tasks.market.calendar import sessions
+
+VIX_SETTLEMENT_LAG_DAYS = 30  # the VIX futures' final settlement is 30 days before the SPX expiry
+
+
+def _roll_back_to_sessions(days: pd.DatetimeIndex) -> pd.DatetimeIndex:
+    """Each date, or the previous NYSE session when it is not one (vectorised)."""
+    if len(days) == 0:
+        return pd.DatetimeIndex([])
+    all_s = sessions(days.min() - pd.Timedelta(days=15), days.max())
+    pos = all_s.searchsorted(days, side="right") - 1
+    return pd.DatetimeIndex(all_s[pos])
+
+
+def spx_weekly_expiries(as_of: object, horizon_days: int) -> pd.DatetimeIndex:
+    """SPX weekly expiries strictly after ``as_of`` and at most ``horizon_days`` calendar days later.
+
+    A Friday that is not a session (Good Friday, a Friday holiday) expires on the previous
+    session. An expiry on ``as_of`` itself is excluded (T = 0 is not a tradable tranche).
+    """
+    start = pd.Timestamp(as_of).normalize()
+    end = start + pd.Timedelta(days=int(horizon_days))
+    fridays = pd.date_range(start + pd.Timedelta(days=1), end, freq="W-FRI")
+    exp = _roll_back_to_sessions(fridays)
+    return exp[exp > start]
+
+
+def nearest_expiry(as_of: object, target_dte: int) -> pd.Timestamp:
+    """The SPX weekly expiry nearest ``as_of + target_dte`` calendar days (ties: the earlier)."""
+    start = pd.Timestamp(as_of).normalize()
+    exp = spx_weekly_expiries(start, int(target_dte) + 14)
+    target = start + pd.Timedelta(days=int(target_dte))
+    dist = np.abs(np.asarray((exp - target).days))
+    return pd.Timestamp(exp[int(np.argmin(dist))])
+
+
+def third_fridays(months: pd.PeriodIndex) -> pd.DatetimeIndex:
+    """The third Friday of each month (calendar date, not rolled)."""
+    first = months.to_timestamp(how="start")
+    # weekday(): Monday 0 … Friday 4; days to the first Friday, then two weeks more
+    offset = (4 - first.day_of_week) % 7 + 14
+    return pd.DatetimeIndex(first + pd.to_timedelta(offset, unit="D"))
+
+
+def vix_expiry_for_month(months: pd.PeriodIndex) -> pd.DatetimeIndex:
+    """The VIX expiry of each contract month (CBOE rule, both holiday clauses; vectorised)."""
+    spx_friday = _roll_back_to_sessions(third_fridays(months + 1))
+    wednesday = spx_friday - pd.Timedelta(days=VIX_SETTLEMENT_LAG_DAYS)
+    return _roll_back_to_sessions(pd.DatetimeIndex(wednesday))
+
+
+def vix_expiries(as_of: object, n: int) -> pd.DatetimeIndex:
+    """The next ``n`` VIX expiries strictly after ``as_of``.
+
+    A contract month's expiry always falls inside that month, so the months from
+    ``as_of``'s month onwards are enough.
+    """
+    start = pd.Timestamp(as_of).normalize()
+    months = pd.period_range(start.to_period("M"), periods=int(n) + 2, freq="M")
+    exp = vix_expiry_for_month(months)
+    return exp[exp > start][: int(n)]
+
+
+def nearest_vix_expiry(
+    as_of: object, target_days: int, exclude: object | None = None
+) -> pd.Timestamp:
+    """The VIX expiry nearest ``as_of + target_days`` (ties: the earlier); ``exclude`` skips one date."""
+    start = pd.Timestamp(as_of).normalize()
+    exp = vix_expiries(start, int(target_days) // 28 + 4)
+    if exclude is not None:
+        exp = exp[exp != pd.Timestamp(exclude).normalize()]
+    target = start + pd.Timedelta(days=int(target_days))
+    dist = np.abs(np.asarray((exp - target).days))
+    return pd.Timestamp(exp[int(np.argmin(dist))])

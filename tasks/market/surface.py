@@ -1,0 +1,270 @@
+"""Volatility surface and VIX futures curve from the VIX term structure (SPEC §3.1, §3.2).
+
+The VIX-family indices (VIX9D, VIX, VIX3M, VIX6M) are 30-day-style variance-swap rates at
+fixed tenors. Their squares times the tenor are total variances ``w = σ²T`` that we
+interpolate linearly in T; the SPX ATM vol is ``atm_ratio`` times the interpolated vol,
+a linear-in-standardised-moneyness skew sits on top, and the VIX futures curve is the
+forward variance between T and T + 30 days with a lognormal convexity haircut.
+
+Everything is vectorised: a :class:`VolTerm` may hold scalars (one date) or arrays (one
+entry per date or per scenario) and broadcasts against arrays of T and K.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, fields
+
+import numpy as np
+import pandas as pd
+from numpy.typing import ArrayLike, NDArray
+
+FloatArray = NDArray[np.float64]
+
+# Tenors of the VIX-family indices, calendar days (SPEC §3.1).
+VIX9D_DAYS = 9
+VIX_DAYS = 30
+VIX3M_DAYS = 93
+VIX6M_DAYS = 182
+# The VIX itself is a 30-day variance rate: a VIX future settles on the 30-day forward variance.
+VIX_WINDOW_DAYS = 30
+_DAYS_PER_YEAR = 365.0
+# Smallest T used where a formula divides by T or sqrt(T) (T → 0 limits).
+_T_MIN = 1e-10
+
+
+@dataclass(frozen=True)
+class VolTerm:
+    """The VIX term structure of one date (scalars) or many dates/scenarios (arrays).
+
+    Values are in index points (e.g. 16.04). ``vix9d`` and ``vix6m`` are optional and
+    ``NaN`` when not fresh for ``as_of`` (SPEC §3.1); a missing point is skipped by the
+    interpolation. Fields may be numpy arrays of one common (broadcastable) shape.
+    """
+
+    vix9d: ArrayLike
+    vix: ArrayLike
+    vix3m: ArrayLike
+    vix6m: ArrayLike
+
+    def map(self, func: Callable[[FloatArray], ArrayLike]) -> VolTerm:
+        """Apply ``func`` to every field (as a float array) and return the new term."""
+        return VolTerm(
+            *(func(np.asarray(getattr(self, f.name), dtype=float)) for f in fields(self))
+        )
+
+    def scaled(self, ratio: ArrayLike) -> VolTerm:
+        """The whole term structure multiplied by ``ratio`` (a VIX day ratio per scenario).
+
+        SPEC §7 step 3: the historical VIX ratio scales the whole term structure; a
+        ``ratio`` array of shape (n,) gives a term of shape (n,) (NaN points stay NaN).
+        """
+        ratio = np.asarray(ratio, dtype=float)
+        return self.map(lambda v: v * ratio)
+
+    def expand(self, axis: int = -1) -> VolTerm:
+        """Add a length-1 axis to every field, e.g. (n_scenarios,) → (n_scenarios, 1)."""
+        return self.map(lambda v: np.expand_dims(v, axis))
+
+    def knots(self) -> tuple[FloatArray, FloatArray]:
+        """Tenors (years, shape (4,)) and vols (decimal, shape (..., 4)) of the four points."""
+        tenors = np.array([VIX9D_DAYS, VIX_DAYS, VIX3M_DAYS, VIX6M_DAYS]) / _DAYS_PER_YEAR
+        vols = np.stack(
+            np.broadcast_arrays(
+                *(np.asarray(getattr(self, f.name), dtype=float) for f in fields(self))
+            ),
+            axis=-1,
+        )
+        return tenors, vols / 100.0
+
+
+def total_variance_raw(T: ArrayLike, term: VolTerm) -> FloatArray:
+    """Total variance ``w(T) = σ²T`` interpolated linearly in T (SPEC §3.1), without ``atm_ratio``.
+
+    Knots: (0, 0), (9/365, VIX9D²·9/365), (30/365, VIX²·30/365), (93/365, VIX3M²·93/365),
+    (182/365, VIX6M²·182/365), σ = index/100. Missing (NaN) knots are skipped. Below the
+    first available knot the line from (0, 0) gives a flat vol; beyond the last available
+    knot the vol is flat: ``w = σ_last²·T``.
+
+    Parameters
+    ----------
+    T : years; broadcasts with the term's fields.
+    term : :class:`VolTerm`.
+
+    Returns
+    -------
+    ndarray
+        ``w(T)`` of the broadcast shape; NaN only when every knot is missing.
+    """
+    T = np.maximum(np.asarray(T, dtype=float), 0.0)
+    tenors, vols = term.knots()
+    shape = np.broadcast_shapes(T.shape, vols.shape[:-1])
+    t = np.broadcast_to(T, shape)[..., None]  # (..., 1)
+    vols = np.broadcast_to(vols, (*shape, len(tenors)))
+    w_knots = vols**2 * tenors  # (..., 4), NaN where missing
+    avail = ~np.isnan(w_knots)
+    # prepend the (0, 0) knot, always available
+    tk = np.concatenate([[0.0], tenors])
+    wk = np.concatenate([np.zeros((*shape, 1)), w_knots], axis=-1)
+    ak = np.concatenate([np.ones((*shape, 1), dtype=bool), avail], axis=-1)
+    idx = np.arange(len(tk))
+    # previous available knot: largest index with t_k <= T; next: smallest with t_k > T
+    prev_i = np.where(ak & (tk <= t), idx, -1).max(axis=-1)
+    next_i = np.where(ak & (tk > t), idx, len(tk)).min(axis=-1)
+    last_i = np.where(ak, idx, -1).max(axis=-1)
+    has_next = next_i < len(tk)
+    t_prev = tk[prev_i]
+    w_prev = np.take_along_axis(wk, prev_i[..., None], axis=-1)[..., 0]
+    nxt = np.where(has_next, next_i, last_i)
+    t_next = tk[nxt]
+    w_next = np.take_along_axis(wk, nxt[..., None], axis=-1)[..., 0]
+    tt = t[..., 0]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        span = np.where(has_next, t_next - t_prev, 1.0)
+        w_lin = w_prev + (w_next - w_prev) * (tt - t_prev) / span
+        # flat vol beyond the last knot: σ_last² · T
+        t_last = tk[last_i]
+        w_last = np.take_along_axis(wk, last_i[..., None], axis=-1)[..., 0]
+        var_last = np.where(t_last > 0, w_last / np.where(t_last > 0, t_last, 1.0), np.nan)
+        w = np.where(has_next, w_lin, var_last * tt)
+    return w
+
+
+def atm_vol(T: ArrayLike, term: VolTerm, atm_ratio: float) -> FloatArray:
+    """SPX ATM vol ``σ_ATM(T) = atm_ratio · sqrt(w(T)/T)`` (SPEC §3.1).
+
+    At ``T → 0`` the limit (the first available knot's vol times ``atm_ratio``) is returned.
+    """
+    t = np.maximum(np.asarray(T, dtype=float), _T_MIN)
+    return atm_ratio * np.sqrt(total_variance_raw(t, term) / t)
+
+
+def skew_vol(
+    K: ArrayLike,
+    F: ArrayLike,
+    T: ArrayLike,
+    sigma_atm: ArrayLike,
+    put_slope: float,
+    call_slope: float,
+    vol_floor: float,
+) -> FloatArray:
+    """Skewed implied vol at strike K (SPEC §3.1).
+
+    ``m = ln(K/F) / (σ_ATM √T)``; ``σ(K) = max(σ_floor, σ_ATM − put_slope·m)`` for m < 0 and
+    ``max(σ_floor, σ_ATM − call_slope·m)`` for m ≥ 0.
+
+    Notes
+    -----
+    T is floored at a tiny positive number: at expiry the vol no longer matters for the
+    price (intrinsic), but the function must stay finite and silent.
+    """
+    K = np.asarray(K, dtype=float)
+    F = np.asarray(F, dtype=float)
+    sigma_atm = np.asarray(sigma_atm, dtype=float)
+    sqrt_t = np.sqrt(np.maximum(np.asarray(T, dtype=float), _T_MIN))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        m = np.log(K / F) / (sigma_atm * sqrt_t)
+    slope = np.where(m < 0.0, put_slope, call_slope)
+    return np.maximum(vol_floor, sigma_atm - slope * m)
+
+
+def model_vol(
+    K: ArrayLike,
+    S: ArrayLike,
+    T: ArrayLike,
+    r: ArrayLike,
+    q: ArrayLike,
+    term: VolTerm,
+    atm_ratio: float,
+    put_slope: float,
+    call_slope: float,
+    vol_floor: float,
+) -> FloatArray:
+    """The full model vol at strike K: ATM vol from the term structure plus the skew.
+
+    Convenience composition of :func:`atm_vol` and :func:`skew_vol` with
+    ``F = S e^{(r−q)T}``; all arguments broadcast.
+    """
+    T = np.asarray(T, dtype=float)
+    F = np.asarray(S, dtype=float) * np.exp((np.asarray(r) - np.asarray(q)) * T)
+    sig_atm = atm_vol(T, term, atm_ratio)
+    return skew_vol(K, F, T, sig_atm, put_slope, call_slope, vol_floor)
+
+
+def vix_future(T: ArrayLike, term: VolTerm, convexity_vol: float) -> FloatArray:
+    """Modelled VIX futures price for expiry T (SPEC §3.2).
+
+    ``F_VIX(T) = 100·sqrt((w_raw(T + 30/365) − w_raw(T)) / (30/365))·exp(−σ_c²·T/2)``.
+
+    Notes
+    -----
+    A forward variance below zero (possible only in an extreme inverted term structure,
+    where the interpolated ``w`` decreases) is floored at zero rather than returning NaN.
+    """
+    T = np.maximum(np.asarray(T, dtype=float), 0.0)
+    tau = VIX_WINDOW_DAYS / _DAYS_PER_YEAR
+    fwd_var = (total_variance_raw(T + tau, term) - total_variance_raw(T, term)) / tau
+    return 100.0 * np.sqrt(np.maximum(fwd_var, 0.0)) * np.exp(-0.5 * convexity_vol**2 * T)
+
+
+def vix_term_curve(
+    as_of: object, term: VolTerm, n_expiries: int, convexity_vol: float
+) -> pd.DataFrame:
+    """The modelled VIX futures curve for the next ``n_expiries`` VIX expiries (SPEC §9 ``vix_term``).
+
+    Parameters
+    ----------
+    as_of : session date.
+    term : scalar :class:`VolTerm` of ``as_of``.
+    n_expiries : number of expiries (``PricingParams.vix_term_expiries``).
+    convexity_vol : σ_c (``PricingParams.convexity_vol``).
+
+    Returns
+    -------
+    DataFrame
+        Columns ``as_of, expiry, tenor_days, future_model``; expiries strictly after ``as_of``.
+    """
+    from tasks.market.expiries import vix_expiries  # local import: expiries → calendar only
+
+    as_of_ts = pd.Timestamp(as_of).normalize()
+    expiries = vix_expiries(as_of_ts, n_expiries)
+    tenor_days = np.asarray((expiries - as_of_ts).days, dtype=int)
+    fut = vix_future(tenor_days / _DAYS_PER_YEAR, term, convexity_vol)
+    return pd.DataFrame(
+        {
+            "as_of": pd.DatetimeIndex([as_of_ts] * len(expiries)).astype("datetime64[ns]"),
+            "expiry": pd.DatetimeIndex(expiries).astype("datetime64[ns]"),
+            "tenor_days": tenor_days,
+            "future_model": np.asarray(fut, dtype=float),
+        }
+    )
+
+
+def vix_term_curves(
+    as_of: pd.DatetimeIndex, term: VolTerm, n_expiries: int, convexity_vol: float
+) -> pd.DataFrame:
+    """:func:`vix_term_curve` for many sessions at once (the backfill), vectorised.
+
+    ``term`` holds arrays aligned with ``as_of``. Rows whose VIX is NaN are dropped.
+    """
+    from tasks.market.expiries import vix_expiry_for_month
+
+    days = pd.DatetimeIndex(as_of).normalize()
+    if len(days) == 0:
+        return pd.DataFrame(columns=["as_of", "expiry", "tenor_days", "future_model"])
+    months = pd.period_range(days.min().to_period("M"), days.max().to_period("M") + n_expiries + 2)
+    expiries = vix_expiry_for_month(months).to_numpy()
+    first = np.searchsorted(expiries, days.to_numpy(), side="right")  # strictly after as_of
+    idx = first[:, None] + np.arange(n_expiries)[None, :]
+    chosen = expiries[idx]  # (n_dates, n_expiries)
+    tenor_days = ((chosen - days.to_numpy()[:, None]) / np.timedelta64(1, "D")).astype(int)
+    fut = vix_future(tenor_days / _DAYS_PER_YEAR, term.expand(-1), convexity_vol)
+    out = pd.DataFrame(
+        {
+            "as_of": np.repeat(days.to_numpy(), n_expiries).astype("datetime64[ns]"),
+            "expiry": chosen.ravel(),
+            "tenor_days": tenor_days.ravel(),
+            "future_model": np.asarray(fut, dtype=float).ravel(),
+        }
+    )
+    return out.dropna(subset=["future_model"]).reset_index(drop=True)

@@ -44,6 +44,8 @@ class SignalState(StrEnum):
     # MACD
     BULLISH = "bullish"
     BEARISH = "bearish"
+    BULLISH_CROSS = "bullish_cross"  # the session the histogram turns positive
+    BEARISH_CROSS = "bearish_cross"  # the session it turns non-positive
     # VIX regime
     CALM = "calm"
     NORMAL = "normal"
@@ -63,6 +65,7 @@ class SignalState(StrEnum):
     SHOCK = "shock"
     # growth
     EXPANSION = "expansion"
+    SLOW = "slow"
     CONTRACTION = "contraction"
     # FOMC
     EVENT = "event"

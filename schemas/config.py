@@ -33,6 +33,9 @@ class ReleaseLags(_Strict):
     ppi: int = 20
     gdp_real: int = 30
     usd_monthly: int = 45
+    # NYSE sessions (not calendar days) the 3-month T-bill print is carried forward in the
+    # market frame: over its next-session publication lag and the odd missing print
+    rate_carry_sessions: int = 5
 
 
 class MaxAge(_Strict):
@@ -165,6 +168,10 @@ class RiskParams(_Strict):
     r_sweep: float = 0.005
     irr_window: int = 252
     hurdle_bps: float = 400.0
+    # fewest valid return pairs for a rolling beta: max(floor, window // divisor), 63 for the
+    # 252-session window (the SPEC is silent; a quarter of the window, at least 3)
+    beta_min_obs_floor: int = Field(3, ge=2)
+    beta_min_obs_divisor: int = Field(4, ge=1)
 
 
 class Scenario(_Strict):
@@ -216,6 +223,8 @@ class HistoryParams(_Strict):
     exit_dte: int = 7
     commission_per_leg: float = 0.65
     slippage_per_leg: float = 0.05
+    # sessions of capital at risk averaged as strategy_return's base (one trading month)
+    return_base_sessions: int = Field(21, ge=1)
 
 
 class Params(_Strict):
@@ -235,7 +244,7 @@ Profile = Literal["steward", "promoter"]
 
 # parameter groups the daily run computes once for all portfolios (so not overridable per one)
 RUN_WIDE_GROUPS = ("release_lags", "signals", "history")
-RUN_WIDE_RISK_KEYS = ("beta_window",)
+RUN_WIDE_RISK_KEYS = ("beta_window", "beta_min_obs_floor", "beta_min_obs_divisor")
 
 # Profile presets: only what differs from the steward defaults above.
 PROFILE_PRESETS: dict[str, dict[str, Any]] = {

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from tasks.risk import box_rate_from_quote
+from tasks.risk.capital import box_rate_from_quote
 
 # Column positions of the CBOE layout (the names repeat, so positions are the contract).
 _CALL_COLS = {1: "symbol", 4: "bid", 5: "ask", 7: "iv", 8: "delta", 9: "gamma", 10: "open_interest"}
@@ -179,7 +179,7 @@ def box_price(chain: Chain, expiry: object, K1: float, K2: float) -> float:
 def box_rate(chain: Chain, expiry: object, K1: float, K2: float) -> float:
     """Box-spread rate from the four legs' mid prices (SPEC §6).
 
-    The formula ``r_box = ln(W_box / P_box) / T`` is :func:`tasks.risk.box_rate_from_quote`;
+    The formula ``r_box = ln(W_box / P_box) / T`` is :func:`tasks.risk.capital.box_rate_from_quote`;
     here ``W_box = K2 − K1`` and ``P_box`` are both in index points (the ×100 multiplier
     cancels in the ratio) and ``T = calendar days / 365`` from the chain's quote date.
     NaN, rather than an error, when a leg is missing or the box does not price positive.

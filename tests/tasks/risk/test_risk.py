@@ -193,6 +193,14 @@ def test_rolling_beta_default_min_obs() -> None:
     assert out["beta"].iloc[62] == pytest.approx(2.0)
 
 
+def test_min_obs_rule_comes_from_risk_params() -> None:
+    # the defaults give max(3, window // 4); both parts of the rule are RiskParams fields
+    assert risk.default_min_obs(8) == 3 and risk.default_min_obs(100) == 25
+    halves = RiskParams(beta_min_obs_divisor=2)
+    assert risk.default_min_obs(252, halves) == 126
+    assert risk.default_min_obs(8, RiskParams(beta_min_obs_floor=6)) == 6
+
+
 def test_betas_table_long_format_and_point_in_time() -> None:
     rng = np.random.default_rng(5)
     idx = pd.bdate_range("2021-01-01", periods=300)

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from tasks.conventions import DAYS_PER_YEAR
 from tasks.risk.capital import box_rate_from_quote
 
 # Column positions of the CBOE layout (the names repeat, so positions are the contract).
@@ -155,7 +156,7 @@ def prefer_root(quotes: pd.DataFrame) -> pd.DataFrame:
 
 
 def _tenor_years(chain: Chain, expiry: pd.Timestamp) -> float:
-    return (pd.Timestamp(expiry) - chain.as_of).days / 365.0
+    return (pd.Timestamp(expiry) - chain.as_of).days / DAYS_PER_YEAR
 
 
 def _two_sided(quotes: pd.DataFrame) -> pd.DataFrame:

@@ -12,14 +12,16 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from schemas.config import ReleaseLags
 from tasks.market import calendar
 from tasks.market.pricing import rate_from_tbill
 from tasks.market.surface import VolTerm
 
 MARKET_SERIES = ("spx", "vix9d", "vix", "vix3m", "vix6m", "vvix", "tbill_3m")
 # VIX9D and VIX6M only shape the surface when fresh for the session (SPEC §3.1); the
-# rate is carried forward over its publication lag (and the odd missing print) for a week
-RATE_CARRY_SESSIONS = 5
+# rate is carried forward over its publication lag (and the odd missing print) for
+# ReleaseLags.rate_carry_sessions sessions (a week)
+_RATE_CARRY_DEFAULT = ReleaseLags().rate_carry_sessions
 
 
 class MarketDataMissing(ValueError):
@@ -42,7 +44,11 @@ class MarketContext:
         return float(self.term.vix)
 
 
-def market_frame(obs: pd.DataFrame, sessions: pd.DatetimeIndex | None = None) -> pd.DataFrame:
+def market_frame(
+    obs: pd.DataFrame,
+    sessions: pd.DatetimeIndex | None = None,
+    rate_carry_sessions: int = _RATE_CARRY_DEFAULT,
+) -> pd.DataFrame:
     """One row per session: ``spx, vix9d, vix, vix3m, vix6m, vvix, tbill_3m, r``.
 
     ``obs`` is what was knowable at the close of the day being computed (the caller reads
@@ -50,7 +56,8 @@ def market_frame(obs: pd.DataFrame, sessions: pd.DatetimeIndex | None = None) ->
     closes appear on their own session (SPEC §1.2: knowable at their own close) and are
     NaN where the index did not print, which drops optional knots from the surface. The
     T-bill rate of a session is the print of the newest *date* first knowable by then
-    (it is published the next session), carried at most :data:`RATE_CARRY_SESSIONS`.
+    (it is published the next session), carried at most ``rate_carry_sessions`` sessions
+    (``ReleaseLags.rate_carry_sessions``; pass ``params.release_lags.rate_carry_sessions``).
     """
     obs = obs[obs["series_id"].isin(MARKET_SERIES)]
     if sessions is None:
@@ -65,14 +72,16 @@ def market_frame(obs: pd.DataFrame, sessions: pd.DatetimeIndex | None = None) ->
         rows = obs[obs["series_id"] == sid].sort_values(["date", "available_at"])
         latest = rows.drop_duplicates("date", keep="last").set_index("date")["value"]
         if sid == "tbill_3m":
-            frame[sid] = _carried_rate(rows, latest, sessions)
+            frame[sid] = _carried_rate(rows, latest, sessions, rate_carry_sessions)
         else:
             frame[sid] = latest.reindex(sessions).to_numpy()
     frame["r"] = rate_from_tbill(frame["tbill_3m"].to_numpy())
     return frame
 
 
-def _carried_rate(rows: pd.DataFrame, latest: pd.Series, sessions: pd.DatetimeIndex) -> np.ndarray:
+def _carried_rate(
+    rows: pd.DataFrame, latest: pd.Series, sessions: pd.DatetimeIndex, carry_sessions: int
+) -> np.ndarray:
     """Per session: the latest value of the newest date whose first print was knowable by then.
 
     Ordering by first publication (not by the newest vintage) keeps a late revision of an
@@ -89,7 +98,7 @@ def _carried_rate(rows: pd.DataFrame, latest: pd.Series, sessions: pd.DatetimeIn
     )
     age = _session_age(picked["newest"], sessions)
     value = latest.reindex(picked["newest"]).to_numpy()
-    return np.where(age <= RATE_CARRY_SESSIONS, value, np.nan)
+    return np.where(age <= carry_sessions, value, np.nan)
 
 
 def _session_age(dates: pd.Series, sessions: pd.DatetimeIndex) -> np.ndarray:

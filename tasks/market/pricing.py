@@ -18,15 +18,16 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.special import ndtr, ndtri
 
+# re-exported: tasks/sizing imports the multiplier from here (the contract is conventions')
+from tasks.conventions import (
+    DAYS_PER_YEAR,
+    MULTIPLIER,  # noqa: F401
+)
 from tasks.market.surface import skew_vol
 
 _INV_SQRT_2PI = 1.0 / np.sqrt(2.0 * np.pi)
-_DAYS_PER_YEAR = 365.0
 
 FloatArray = NDArray[np.float64]
-
-
-MULTIPLIER = 100.0  # SPX and VIX option contract multiplier (SPEC §0): points → USD
 
 
 class Greeks(NamedTuple):
@@ -173,7 +174,7 @@ def bsm(
     theta_year = (
         -s_dq * pdf_d1 * sigma / (2.0 * safe_sqrt_t) - r * k_dr * n_d2_pc + q * s_dq * n_d1_pc
     )
-    theta = theta_year / _DAYS_PER_YEAR
+    theta = theta_year / DAYS_PER_YEAR
     return Greeks(price, delta, gamma, vega, theta)
 
 

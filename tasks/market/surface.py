@@ -19,6 +19,8 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
+from tasks.conventions import DAYS_PER_YEAR
+
 FloatArray = NDArray[np.float64]
 
 # Tenors of the VIX-family indices, calendar days (SPEC §3.1).
@@ -28,7 +30,6 @@ VIX3M_DAYS = 93
 VIX6M_DAYS = 182
 # The VIX itself is a 30-day variance rate: a VIX future settles on the 30-day forward variance.
 VIX_WINDOW_DAYS = 30
-_DAYS_PER_YEAR = 365.0
 # Smallest T used where a formula divides by T or sqrt(T) (T → 0 limits).
 _T_MIN = 1e-10
 
@@ -68,7 +69,7 @@ class VolTerm:
 
     def knots(self) -> tuple[FloatArray, FloatArray]:
         """Tenors (years, shape (4,)) and vols (decimal, shape (..., 4)) of the four points."""
-        tenors = np.array([VIX9D_DAYS, VIX_DAYS, VIX3M_DAYS, VIX6M_DAYS]) / _DAYS_PER_YEAR
+        tenors = np.array([VIX9D_DAYS, VIX_DAYS, VIX3M_DAYS, VIX6M_DAYS]) / DAYS_PER_YEAR
         vols = np.stack(
             np.broadcast_arrays(
                 *(np.asarray(getattr(self, f.name), dtype=float) for f in fields(self))
@@ -202,7 +203,7 @@ def vix_future(T: ArrayLike, term: VolTerm, convexity_vol: float) -> FloatArray:
     where the interpolated ``w`` decreases) is floored at zero rather than returning NaN.
     """
     T = np.maximum(np.asarray(T, dtype=float), 0.0)
-    tau = VIX_WINDOW_DAYS / _DAYS_PER_YEAR
+    tau = VIX_WINDOW_DAYS / DAYS_PER_YEAR
     fwd_var = (total_variance_raw(T + tau, term) - total_variance_raw(T, term)) / tau
     return 100.0 * np.sqrt(np.maximum(fwd_var, 0.0)) * np.exp(-0.5 * convexity_vol**2 * T)
 
@@ -229,7 +230,7 @@ def vix_term_curve(
     as_of_ts = pd.Timestamp(as_of).normalize()
     expiries = vix_expiries(as_of_ts, n_expiries)
     tenor_days = np.asarray((expiries - as_of_ts).days, dtype=int)
-    fut = vix_future(tenor_days / _DAYS_PER_YEAR, term, convexity_vol)
+    fut = vix_future(tenor_days / DAYS_PER_YEAR, term, convexity_vol)
     return pd.DataFrame(
         {
             "as_of": pd.DatetimeIndex([as_of_ts] * len(expiries)).astype("datetime64[ns]"),
@@ -258,7 +259,7 @@ def vix_term_curves(
     idx = first[:, None] + np.arange(n_expiries)[None, :]
     chosen = expiries[idx]  # (n_dates, n_expiries)
     tenor_days = ((chosen - days.to_numpy()[:, None]) / np.timedelta64(1, "D")).astype(int)
-    fut = vix_future(tenor_days / _DAYS_PER_YEAR, term.expand(-1), convexity_vol)
+    fut = vix_future(tenor_days / DAYS_PER_YEAR, term.expand(-1), convexity_vol)
     out = pd.DataFrame(
         {
             "as_of": np.repeat(days.to_numpy(), n_expiries).astype("datetime64[ns]"),

@@ -13,7 +13,7 @@ import pytest
 from scipy.stats import norm
 
 from schemas.config import HedgeParams, HistoryParams, LadderParams, Params, RiskParams
-from tasks.history import (
+from tasks.history.ladder import (
     CONDOR_EXTRA_COLUMNS,
     DAILY_COLUMNS,
     HEDGE_EXTRA_COLUMNS,
@@ -320,6 +320,20 @@ def test_capital_at_risk_and_counts_by_brute_force() -> None:
     with np.errstate(divide="ignore", invalid="ignore"):
         expected = np.where(prev > 0, daily["pnl"] / prev, np.nan)
     np.testing.assert_allclose(daily["strategy_return"], expected, equal_nan=True)
+
+
+def test_return_base_sessions_is_a_history_param() -> None:
+    # a one-session base: the return is the P&L over the previous close's capital at risk
+    m = random_market(200, seed=6)
+    one = P.model_copy(update={"history": P.history.model_copy(update={"return_base_sessions": 1})})
+    daily = model_ladder(m, one).daily
+    prev = np.r_[0.0, daily["capital_at_risk"].to_numpy()[:-1]]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        expected = np.where(prev > 0, daily["pnl"] / prev, np.nan)
+    np.testing.assert_allclose(daily["strategy_return"], expected, equal_nan=True)
+    assert not np.allclose(
+        daily["strategy_return"], model_ladder(m, P).daily["strategy_return"], equal_nan=True
+    )
 
 
 def test_flat_market_reaches_profit_target_when_bsm_decay_says() -> None:

@@ -8,10 +8,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from schemas.config import ReleaseLags
 from tasks.market import calendar
-from tasks.market.frame import RATE_CARRY_SESSIONS, context_at, market_frame
+from tasks.market.frame import context_at, market_frame
 
 DAYS = calendar.sessions("2024-01-02", "2024-02-15")
+RATE_CARRY_SESSIONS = ReleaseLags().rate_carry_sessions
 
 
 def _obs(series: str, dates, values, available) -> pd.DataFrame:
@@ -87,6 +89,10 @@ def test_the_bill_is_carried_a_limited_number_of_sessions() -> None:
     assert np.isnan(f.loc[last[RATE_CARRY_SESSIONS + 1], "tbill_3m"])
     with pytest.raises(ValueError, match="tbill_3m"):
         context_at(f, last[RATE_CARRY_SESSIONS + 1])
+    # the carry is ReleaseLags.rate_carry_sessions: two sessions drop the third
+    short = market_frame(obs, DAYS, rate_carry_sessions=2)
+    assert short.loc[last[1] : last[2], "tbill_3m"].notna().all()
+    assert np.isnan(short.loc[last[3], "tbill_3m"])
 
 
 def test_context_at_carries_the_surface_inputs() -> None:

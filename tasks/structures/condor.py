@@ -1,0 +1,376 @@
+"""Iron condor tranches (SPEC §4): modelled or priced from a chain, the break-even
+probability, and the SPEC §7 step 1 strike adjustments."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import numpy as np
+import pandas as pd
+from numpy.typing import ArrayLike
+from scipy.special import ndtr
+
+from schemas.config import LadderParams, PricingParams
+from tasks.conventions import (
+    CONDOR_IS_CALL,
+    CONDOR_LEGS,
+    CONDOR_PUT_CALL,
+    CONDOR_QTY,
+    DAYS_PER_YEAR,
+    MULTIPLIER,
+)
+from tasks.market.chain import Chain, chain_atm_iv, prefer_root
+from tasks.market.pricing import bsm, strike_for_delta
+from tasks.market.surface import VolTerm, atm_vol, skew_vol
+from tasks.structures.legs import LEG_COLUMNS, FloatArray
+
+
+class CondorArrays(NamedTuple):
+    """A modelled iron condor for many dates/expiries at once.
+
+    Leg arrays have shape ``(..., 4)`` in the order of :data:`CONDOR_LEGS`; the others the
+    broadcast shape of the inputs.
+    """
+
+    strike: FloatArray
+    iv: FloatArray
+    price: FloatArray
+    delta: FloatArray
+    gamma: FloatArray
+    vega: FloatArray
+    theta: FloatArray
+    forward: FloatArray
+    sigma_atm: FloatArray
+    credit: FloatArray  # points, shorts positive
+    net_delta: FloatArray  # Σ qty·delta per contract (delta units)
+
+
+def model_condor_arrays(
+    S: ArrayLike,
+    T: ArrayLike,
+    r: ArrayLike,
+    q: ArrayLike,
+    term: VolTerm,
+    pricing: PricingParams,
+    short_put_delta: ArrayLike,
+    short_call_delta: ArrayLike,
+    wing_width: float,
+) -> CondorArrays:
+    """Strikes, prices and greeks of modelled iron condors, vectorised over dates/expiries.
+
+    Short put at BSM delta ``−short_put_delta``, short call at ``+short_call_delta`` (both
+    under the skewed model vol, snapped to the ``pricing.spx_strike_step`` grid), long
+    wings ``wing_width`` points further out. Each leg is priced with the model vol at its
+    own strike (SPEC §3.1).
+    """
+    S = np.asarray(S, dtype=float)
+    T = np.asarray(T, dtype=float)
+    r = np.asarray(r, dtype=float)
+    q = np.asarray(q, dtype=float)
+    sig_atm = atm_vol(T, term, pricing.atm_ratio)
+    fwd = S * np.exp((r - q) * T)
+    skew = (pricing.put_slope, pricing.call_slope, pricing.vol_floor)
+    k_sp = strike_for_delta(
+        -np.asarray(short_put_delta, dtype=float),
+        S,
+        T,
+        r,
+        q,
+        sig_atm,
+        *skew,
+        pricing.spx_strike_step,
+    )
+    k_sc = strike_for_delta(
+        np.asarray(short_call_delta, dtype=float),
+        S,
+        T,
+        r,
+        q,
+        sig_atm,
+        *skew,
+        pricing.spx_strike_step,
+    )
+    k_sp, k_sc = np.broadcast_arrays(k_sp, k_sc)
+    strikes = np.stack([k_sp, k_sp - wing_width, k_sc, k_sc + wing_width], axis=-1)
+    ex = (..., None)  # broadcast per-date inputs over the leg axis
+    iv = skew_vol(strikes, fwd[ex], T[ex], sig_atm[ex], *skew)
+    g = bsm(S[ex], strikes, T[ex], r[ex], q[ex], iv, CONDOR_IS_CALL)
+    assert g.delta is not None and g.gamma is not None
+    assert g.vega is not None and g.theta is not None
+    credit = -(CONDOR_QTY * g.price).sum(axis=-1)
+    net_delta = (CONDOR_QTY * g.delta).sum(axis=-1)
+    return CondorArrays(
+        strikes, iv, g.price, g.delta, g.gamma, g.vega, g.theta, fwd, sig_atm, credit, net_delta
+    )
+
+
+def prob_between_breakevens(
+    S: ArrayLike,
+    lower: ArrayLike,
+    upper: ArrayLike,
+    T: ArrayLike,
+    mu: ArrayLike,
+    sigma: ArrayLike,
+) -> FloatArray:
+    """P(lower < S_T < upper) for a lognormal ``S_T`` with drift ``mu`` and vol ``sigma``.
+
+    ``ln S_T ~ N(ln S + (μ − σ²/2)T, σ²T)``; SPEC §4 uses ``μ = r_f + MRP − q`` (the CAPM
+    expected index return net of dividends) and the ATM vol.
+    """
+    S = np.asarray(S, dtype=float)
+    T = np.maximum(np.asarray(T, dtype=float), 1e-12)
+    sigma = np.asarray(sigma, dtype=float)
+    mean = np.log(S) + (np.asarray(mu) - 0.5 * sigma**2) * T
+    sd = sigma * np.sqrt(T)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z_hi = (np.log(np.asarray(upper, dtype=float)) - mean) / sd
+        z_lo = (np.log(np.maximum(np.asarray(lower, dtype=float), 0.0)) - mean) / sd
+    return ndtr(z_hi) - ndtr(z_lo)
+
+
+@dataclass(frozen=True)
+class IronCondor:
+    """One iron condor tranche (SPEC §4), per contract.
+
+    ``credit`` in points; ``max_profit = 100·C``; ``max_loss = R = 100·(W − C)`` with W
+    the (wider) wing width actually used; break-evens at expiry ``K_sp − C`` and
+    ``K_sc + C``; ``net_delta`` = Σ qty·delta (index-delta units per contract of 1 option).
+    """
+
+    as_of: pd.Timestamp
+    expiry: pd.Timestamp
+    tenor_days: int
+    spot: float
+    rate: float
+    div_yield: float
+    short_put_delta: float
+    short_call_delta: float
+    legs: pd.DataFrame
+    credit: float
+    max_profit: float
+    max_loss: float
+    breakeven_low: float
+    breakeven_high: float
+    net_delta: float
+    sigma_atm: float
+    prob_between_breakevens: float
+    pricing_source: str
+
+    @property
+    def wing_width(self) -> float:
+        k = self.legs.set_index("leg")["strike"]
+        return float(max(k["short_put"] - k["long_put"], k["long_call"] - k["short_call"]))
+
+
+def _condor_legs(
+    expiry: pd.Timestamp,
+    tenor_days: int,
+    strike: ArrayLike,
+    iv: ArrayLike,
+    forward: ArrayLike,
+    price: ArrayLike,
+    delta: ArrayLike,
+    gamma: ArrayLike,
+    vega: ArrayLike,
+    theta: ArrayLike,
+    pricing_source: str,
+) -> pd.DataFrame:
+    """The four legs of one condor in the shared leg layout (module docstring)."""
+    return pd.DataFrame(
+        {
+            "kind": "condor",
+            "underlying": "SPX",
+            "expiry": expiry,
+            "tenor_days": tenor_days,
+            "leg": list(CONDOR_LEGS),
+            "put_call": list(CONDOR_PUT_CALL),
+            "strike": strike,
+            "qty": CONDOR_QTY,
+            "iv": iv,
+            "F": forward,
+            "model_price": price,
+            "delta": delta,
+            "gamma": gamma,
+            "vega": vega,
+            "theta": theta,
+            "pricing_source": pricing_source,
+        }
+    )[LEG_COLUMNS]
+
+
+def _condor_from_legs(
+    legs: pd.DataFrame,
+    as_of: pd.Timestamp,
+    expiry: pd.Timestamp,
+    S: float,
+    r: float,
+    q: float,
+    sigma_atm: float,
+    mrp: float,
+    short_put_delta: float,
+    short_call_delta: float,
+    source: str,
+) -> IronCondor:
+    """Tranche metrics (SPEC §4) from a complete four-leg frame."""
+    k = legs.set_index("leg")["strike"]
+    credit = float(-(legs["qty"] * legs["model_price"]).sum())
+    width = float(max(k["short_put"] - k["long_put"], k["long_call"] - k["short_call"]))
+    tenor = int((expiry - as_of).days)
+    lo, hi = float(k["short_put"] - credit), float(k["short_call"] + credit)
+    prob = prob_between_breakevens(S, lo, hi, tenor / DAYS_PER_YEAR, r + mrp - q, sigma_atm)
+    return IronCondor(
+        as_of=as_of,
+        expiry=expiry,
+        tenor_days=tenor,
+        spot=float(S),
+        rate=float(r),
+        div_yield=float(q),
+        short_put_delta=float(short_put_delta),
+        short_call_delta=float(short_call_delta),
+        legs=legs,
+        credit=credit,
+        max_profit=MULTIPLIER * credit,
+        max_loss=MULTIPLIER * (width - credit),
+        breakeven_low=lo,
+        breakeven_high=hi,
+        net_delta=float((legs["qty"] * legs["delta"]).sum()),
+        sigma_atm=float(sigma_atm),
+        prob_between_breakevens=float(prob),
+        pricing_source=source,
+    )
+
+
+def iron_condor(
+    as_of: object,
+    expiry: object,
+    S: float,
+    r: float,
+    q: float,
+    term: VolTerm,
+    pricing: PricingParams,
+    ladder: LadderParams,
+    mrp: float,
+    short_put_delta: float | None = None,
+    short_call_delta: float | None = None,
+) -> IronCondor:
+    """A modelled iron condor tranche for one expiry (SPEC §4, ``pricing_source='model'``).
+
+    Parameters
+    ----------
+    as_of, expiry : session date and the tranche's expiry.
+    S, r, q : spot, continuously compounded rate, dividend yield.
+    term : scalar :class:`VolTerm` of ``as_of``.
+    pricing, ladder : parameter models (skew, grid; short delta δ, wing width W).
+    mrp : market risk premium for the break-even probability's drift ``r + MRP − q``.
+    short_put_delta, short_call_delta : override δ per side (SPEC §7 step 1 adjustments:
+        see :func:`widen_short_delta` and :func:`tighten_short_strikes`); default
+        ``ladder.short_delta``.
+    """
+    as_of_ts = pd.Timestamp(as_of).normalize()
+    expiry_ts = pd.Timestamp(expiry).normalize()
+    dp = ladder.short_delta if short_put_delta is None else short_put_delta
+    dc = ladder.short_delta if short_call_delta is None else short_call_delta
+    tenor = int((expiry_ts - as_of_ts).days)
+    T = tenor / DAYS_PER_YEAR
+    c = model_condor_arrays(S, T, r, q, term, pricing, dp, dc, ladder.wing_width)
+    legs = _condor_legs(
+        expiry_ts, tenor, c.strike, c.iv, float(c.forward), c.price,
+        c.delta, c.gamma, c.vega, c.theta, "model",
+    )  # fmt: skip
+    return _condor_from_legs(
+        legs, as_of_ts, expiry_ts, S, r, q, float(c.sigma_atm), mrp, dp, dc, "model"
+    )
+
+
+def condor_from_chain(
+    chain: Chain,
+    expiry: object,
+    r: float,
+    q: float,
+    ladder: LadderParams,
+    mrp: float,
+    short_put_delta: float | None = None,
+    short_call_delta: float | None = None,
+) -> IronCondor:
+    """An iron condor priced from a quoted chain (SPEC §3.1 last bullet, ``pricing_source='chain'``).
+
+    Short strikes: the listed put (call) whose quoted delta is nearest −δ (+δ) among
+    options with a quoted IV and a two-sided market; wings: the listed strike nearest
+    ``W`` points further out. Prices are mids, ``iv``/``delta``/``gamma`` are the quotes,
+    ``vega``/``theta`` come from BSM at the quoted IV (the download has no vega/theta).
+
+    Notes
+    -----
+    Listed wing strikes may sit a little off ``K ± W``; ``max_loss`` then uses the wider
+    of the two wings actually chosen. ``sigma_atm`` (for the break-even probability) is the
+    quoted IV at the listed strike nearest the forward.
+    """
+    expiry_ts = pd.Timestamp(expiry).normalize()
+    dp = ladder.short_delta if short_put_delta is None else short_put_delta
+    dc = ladder.short_delta if short_call_delta is None else short_call_delta
+    qe = prefer_root(chain.quotes)
+    qe = qe[(qe["expiry"] == expiry_ts) & (qe["bid"] > 0) & (qe["ask"] >= qe["bid"])]
+    if qe.empty:
+        raise ValueError(f"chain has no two-sided quotes for expiry {expiry_ts.date()}")
+    tenor = int((expiry_ts - chain.as_of).days)
+    T = tenor / DAYS_PER_YEAR
+    S = chain.spot
+
+    def _pick(put_call: str, target_delta: float, wing_sign: float) -> tuple[pd.Series, pd.Series]:
+        side = qe[qe["put_call"] == put_call]
+        with_iv = side[side["iv"].notna() & side["delta"].notna()]
+        short = with_iv.loc[(with_iv["delta"] - target_delta).abs().idxmin()]
+        wing_target = short["strike"] + wing_sign * ladder.wing_width
+        beyond = side[(side["strike"] - short["strike"]) * wing_sign > 0]
+        long = beyond.loc[(beyond["strike"] - wing_target).abs().idxmin()]
+        return short, long
+
+    sp, lp = _pick("P", -dp, -1.0)
+    sc, lc = _pick("C", dc, +1.0)
+    rows = pd.DataFrame([sp, lp, sc, lc]).reset_index(drop=True)
+    iv = rows["iv"].to_numpy(dtype=float)
+    # wings can be far enough out that CBOE gives no IV: fall back to the short leg's IV
+    iv = np.where(np.isnan(iv), iv[[0, 0, 2, 2]], iv)
+    strikes = rows["strike"].to_numpy(dtype=float)
+    g = bsm(S, strikes, T, r, q, iv, CONDOR_IS_CALL)
+    assert g.delta is not None and g.gamma is not None
+    delta = np.where(rows["delta"].notna(), rows["delta"].to_numpy(dtype=float), g.delta)
+    gamma = np.where(rows["gamma"].notna(), rows["gamma"].to_numpy(dtype=float), g.gamma)
+    fwd = S * np.exp((r - q) * T)
+    legs = _condor_legs(
+        expiry_ts, tenor, strikes, iv, fwd, rows["mid"].to_numpy(dtype=float),
+        delta, gamma, g.vega, g.theta, "chain",
+    )  # fmt: skip
+    sigma_atm = chain_atm_iv(chain, expiry_ts, fwd)
+    return _condor_from_legs(legs, chain.as_of, expiry_ts, S, r, q, sigma_atm, mrp, dp, dc, "chain")
+
+
+def widen_short_delta(short_delta: float, risk_off_delta_mult: float) -> float:
+    """SPEC §7 step 1, ``risk_off``: the short strikes move out to delta ``δ × mult`` [0.75]."""
+    return short_delta * risk_off_delta_mult
+
+
+def tighten_short_strikes(
+    build: Callable[[float, float], IronCondor],
+    short_delta: float,
+    tighten_delta: float,
+    net_delta_tolerance: float,
+) -> IronCondor:
+    """SPEC §7 step 1 (strong dollar and hot PPI): short strikes toward the money by +0.02 delta.
+
+    ``build(short_put_delta, short_call_delta)`` builds the tranche (e.g. a
+    ``functools.partial`` of :func:`iron_condor` or :func:`condor_from_chain`). Candidates
+    are tried in order — both sides tightened, then only the put side, then only the call
+    side — and the first whose ``|net_delta| ≤ net_delta_tolerance`` is returned. If none
+    qualifies, the candidate with the smallest ``|net_delta|`` (including the untightened
+    condor) is returned, so the rule never makes the condor's delta worse than needed.
+    """
+    d, t = short_delta, tighten_delta
+    candidates = [(d + t, d + t), (d + t, d), (d, d + t), (d, d)]
+    built = [build(p, c) for p, c in candidates]  # four builds at most
+    for condor in built[:3]:
+        if abs(condor.net_delta) <= net_delta_tolerance:
+            return condor
+    return min(built, key=lambda c: abs(c.net_delta))

@@ -1,0 +1,106 @@
+"""The ALVH hedge unit (SPEC §3.2, §4): VIX calls on the modelled VIX futures."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from numpy.typing import ArrayLike
+
+from schemas.config import HedgeParams, PricingParams
+from tasks.conventions import DAYS_PER_YEAR, MULTIPLIER
+from tasks.market.expiries import nearest_vix_expiry
+from tasks.market.pricing import black76
+from tasks.market.surface import VolTerm, vix_future
+from tasks.structures.legs import LEG_COLUMNS, FloatArray
+
+
+@dataclass(frozen=True)
+class HedgeUnit:
+    """One ALVH hedge unit (SPEC §4): its legs, premium and net delta w.r.t. the VIX future.
+
+    ``premium`` is Σ qty·price in points per unit (positive = paid); ``premium_usd`` is
+    ``100 ×``. ``net_delta_F`` = Σ qty·delta_F (the dollar beta of SPEC §5 is taken per leg
+    from ``legs``, as each leg has its own future ``F``).
+    """
+
+    as_of: pd.Timestamp
+    kind: str
+    vol_of_vol: float
+    legs: pd.DataFrame
+    premium: float
+    premium_usd: float
+    net_delta_F: float
+
+
+def vol_of_vol(vvix: float | None, pricing: PricingParams) -> float:
+    """VIX option vol: VVIX/100 when available (finite), else ``pricing.vol_of_vol_default``."""
+    if vvix is None or not np.isfinite(vvix):
+        return pricing.vol_of_vol_default
+    return float(vvix) / 100.0
+
+
+def _round_to_grid(x: ArrayLike, step: float) -> FloatArray:
+    # round half up (np.round rounds half to even, which would make 22.5 → 22)
+    return np.floor(np.asarray(x, dtype=float) / step + 0.5) * step
+
+
+def hedge_unit(
+    as_of: object,
+    term: VolTerm,
+    r: float,
+    pricing: PricingParams,
+    hedge: HedgeParams,
+    vvix: float | None = None,
+) -> HedgeUnit:
+    """Build and price one ALVH hedge unit with Black-76 on the modelled VIX futures (SPEC §3.2, §4).
+
+    - ``vix_call``: long one call, expiry the VIX expiry nearest ``hedge.tenor_days``,
+      strike ``round(moneyness · F_VIX(T))`` on the ``pricing.vix_strike_step`` grid.
+    - ``vix_call_spread``: that call, short a call ``hedge.spread_width`` higher.
+    - ``vix_call_calendar``: that call, short the call at the same strike at the VIX
+      expiry nearest ``hedge.short_tenor_days`` (a different, earlier expiry).
+    """
+    as_of_ts = pd.Timestamp(as_of).normalize()
+    vov = vol_of_vol(vvix, pricing)
+    long_exp = nearest_vix_expiry(as_of_ts, hedge.tenor_days)
+    long_days = int((long_exp - as_of_ts).days)
+    f_long = float(vix_future(long_days / DAYS_PER_YEAR, term, pricing.convexity_vol))
+    k_long = float(_round_to_grid(hedge.moneyness * f_long, pricing.vix_strike_step))
+    spec = [("long_call", long_exp, k_long, 1.0)]
+    if hedge.kind == "vix_call_spread":
+        spec.append(("short_call", long_exp, k_long + hedge.spread_width, -1.0))
+    elif hedge.kind == "vix_call_calendar":
+        short_exp = nearest_vix_expiry(as_of_ts, hedge.short_tenor_days, exclude=long_exp)
+        spec.append(("short_call", short_exp, k_long, -1.0))
+    legs_spec = pd.DataFrame(spec, columns=["leg", "expiry", "strike", "qty"])
+    tenor = np.asarray((pd.DatetimeIndex(legs_spec["expiry"]) - as_of_ts).days, dtype=int)
+    T = tenor / DAYS_PER_YEAR
+    F = vix_future(T, term, pricing.convexity_vol)
+    b = black76(F, legs_spec["strike"].to_numpy(), T, r, vov, True)
+    legs = legs_spec.assign(
+        kind="hedge",
+        underlying="VIX",
+        tenor_days=tenor,
+        put_call="C",
+        iv=vov,
+        F=F,
+        model_price=b.price,
+        delta=b.delta,
+        gamma=np.nan,
+        vega=np.nan,
+        theta=np.nan,
+        pricing_source="model",
+    )[LEG_COLUMNS]
+    qty = legs["qty"].to_numpy()
+    premium = float((qty * b.price).sum())
+    return HedgeUnit(
+        as_of=as_of_ts,
+        kind=hedge.kind,
+        vol_of_vol=vov,
+        legs=legs,
+        premium=premium,
+        premium_usd=MULTIPLIER * premium,
+        net_delta_F=float((qty * b.delta).sum()),
+    )

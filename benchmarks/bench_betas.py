@@ -28,9 +28,7 @@ N_SESSIONS = 9000
 def main() -> int:
     rng = np.random.default_rng(9)
     idx = pd.bdate_range("1990-01-01", periods=N_SESSIONS)
-    rets = pd.DataFrame(
-        rng.normal(0, 0.01, (N_SESSIONS, 6)), index=idx, columns=["spx", *"abcde"]
-    )
+    rets = pd.DataFrame(rng.normal(0, 0.01, (N_SESSIONS, 6)), index=idx, columns=["spx", *"abcde"])
     rets.iloc[rng.choice(N_SESSIONS, 300), 2] = np.nan
     t0 = time.perf_counter()
     table = betas_table(rets, idx, window=RiskParams().beta_window)

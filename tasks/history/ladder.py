@@ -295,15 +295,36 @@ def _condor_candidates(
     Shapes: n sessions (candidates) × L sessions of life. Every leg is BSM-priced on the
     session's own surface (no look-ahead: column j uses only session i + j's market).
     """
-    n, q = mk.n, pricing.div_yield
     horizon = int(mk.day[-1] - mk.day[0]) + int(target_dte) + 21
     expiry_day = _nearest_weekly_expiry(mk.day, target_dte, horizon)
     # expiry session: first session on/after the expiry (n when beyond the data)
     expiry_idx = np.searchsorted(mk.day, expiry_day, side="left")
+    strikes, entry_mid = _entry_condors(mk, expiry_day, ladder, pricing)
+    side_cost = _N_CONDOR_LEGS * (hist.slippage_per_leg + hist.commission_per_leg / MULTIPLIER)
+    credit = entry_mid - side_cost
+    eligible = mk.complete & np.isfinite(credit) & (credit > 0)
+    path = _condor_paths(mk, strikes, entry_mid, expiry_day, expiry_idx, pricing)
+    exit_col, exit_cost, exit_mid, reason = _condor_exits(path, credit, side_cost, hist)
+    return _Candidates(
+        eligible,
+        expiry_day,
+        strikes,
+        entry_mid,
+        credit,
+        path.marks,
+        exit_col,
+        exit_cost,
+        exit_mid,
+        reason,
+    )
 
-    # --- entries, on complete sessions only
-    ok = mk.complete
-    i_ok = np.flatnonzero(ok)
+
+def _entry_condors(
+    mk: _Market, expiry_day: IntArray, ladder: LadderParams, pricing: PricingParams
+) -> tuple[FloatArray, FloatArray]:
+    """Strikes ``(n, 4)`` and model credit of the condor each complete session would sell."""
+    n = mk.n
+    i_ok = np.flatnonzero(mk.complete)
     T0 = (expiry_day - mk.day) / DAYS_PER_YEAR
     strikes = np.full((n, _N_CONDOR_LEGS), np.nan)
     entry_mid = np.full(n, np.nan)
@@ -312,7 +333,7 @@ def _condor_candidates(
             mk.spot[i_ok],
             T0[i_ok],
             mk.rate[i_ok],
-            q,
+            pricing.div_yield,
             _term_at(mk.term, i_ok),
             pricing,
             ladder.short_delta,
@@ -321,11 +342,31 @@ def _condor_candidates(
         )
         strikes[i_ok] = c.strike
         entry_mid[i_ok] = c.credit
-    side_cost = _N_CONDOR_LEGS * (hist.slippage_per_leg + hist.commission_per_leg / MULTIPLIER)
-    credit = entry_mid - side_cost
-    eligible = ok & np.isfinite(credit) & (credit > 0)
+    return strikes, entry_mid
 
-    # --- paths: column j is session i + j (j = 0 is the entry)
+
+@dataclass(frozen=True)
+class _Paths:
+    """Every candidate's life: column j is session i + j (j = 0 is the entry)."""
+
+    marks: FloatArray  # (n, L+1) model cost to close; NaN outside the life
+    cols: IntArray  # (L+1,) column numbers
+    days_left: IntArray  # (n, L+1) calendar days to expiry at each column
+    inside: NDArray[np.bool_]  # within the data and on/before the expiry session
+    at_expiry: NDArray[np.bool_]  # the expiry session (settles at intrinsic)
+    complete: NDArray[np.bool_]  # the column's session has a complete market
+
+
+def _condor_paths(
+    mk: _Market,
+    strikes: FloatArray,
+    entry_mid: FloatArray,
+    expiry_day: IntArray,
+    expiry_idx: IntArray,
+    pricing: PricingParams,
+) -> _Paths:
+    """Mark every candidate to model on each session of its life (cost to close, points)."""
+    n, q = mk.n, pricing.div_yield
     life = int(np.max(np.minimum(expiry_idx, n - 1) - np.arange(n), initial=0))
     cols = np.arange(life + 1)
     s = np.arange(n)[:, None] + cols[None, :]  # (n, L+1)
@@ -352,20 +393,30 @@ def _condor_candidates(
     marks[:, 0] = np.where(np.isfinite(entry_mid), entry_mid, 0.0)
     marks = _ffill_along_rows(marks)
     marks = np.where(inside, marks, np.nan)
+    days_left = expiry_day[:, None] - mk.day[s_c]
+    return _Paths(marks, cols, days_left, inside, at_expiry, complete_s)
 
-    # --- triggers, from the session after the entry
+
+def _condor_exits(
+    path: _Paths, credit: FloatArray, side_cost: float, hist: HistoryParams
+) -> tuple[IntArray, FloatArray, FloatArray, NDArray[np.object_]]:
+    """Each candidate's first trigger from the session after the entry (module docstring).
+
+    Returns the exit column (0 = still open at the end), the close cost ``X`` (points, NaN
+    when open), the model mid at the exit and the exit reason.
+    """
+    marks, cols, at_expiry = path.marks, path.cols, path.at_expiry
     cost_to_close = marks + side_cost
     C = credit[:, None]
-    live = inside & (cols[None, :] >= 1) & complete_s & ~at_expiry
+    live = path.inside & (cols[None, :] >= 1) & path.complete & ~at_expiry
     hit_target = live & (cost_to_close <= (1.0 - hist.profit_target) * C)
     hit_stop = live & (cost_to_close - C >= hist.stop_loss_mult * C)
-    dte = expiry_day[:, None] - mk.day[s_c]
-    hit_dte = live & (dte <= hist.exit_dte)
+    hit_dte = live & (path.days_left <= hist.exit_dte)
     hit_expiry = at_expiry & (cols[None, :] >= 1)
     trig = hit_target | hit_stop | hit_dte | hit_expiry
     has_exit = trig.any(axis=1)
     exit_col = np.where(has_exit, np.argmax(trig, axis=1), 0)
-    rows = np.arange(n)
+    rows = np.arange(len(marks))
     reason = np.select(
         [
             ~has_exit,
@@ -379,18 +430,7 @@ def _condor_candidates(
     exit_mid = np.where(has_exit, marks[rows, exit_col], np.nan)
     exit_cost = np.where(reason == "expiry", exit_mid, exit_mid + side_cost)
     exit_cost = np.where(has_exit, exit_cost, np.nan)
-    return _Candidates(
-        eligible,
-        expiry_day,
-        strikes,
-        entry_mid,
-        credit,
-        marks,
-        exit_col,
-        exit_cost,
-        exit_mid,
-        reason,
-    )
+    return exit_col, exit_cost, exit_mid, reason
 
 
 def _condor_intrinsic(strikes: FloatArray, S: FloatArray) -> FloatArray:
@@ -598,6 +638,36 @@ def _hedge_history(
     return events, pnl, capital, count
 
 
+def _hedge_marks(
+    mk: _Market, s: IntArray, legs: pd.DataFrame, leg_exp: IntArray, pricing: PricingParams
+) -> FloatArray:
+    """A hedge unit's model value (points) on sessions ``s`` (entry first, at its entry price).
+
+    Black-76 on each session's modelled VIX futures at that session's vol of vol; an
+    incomplete session keeps the last value.
+    """
+    K = legs["strike"].to_numpy(dtype=float)
+    qty = legs["qty"].to_numpy(dtype=float)
+    T = np.maximum(leg_exp[None, :] - mk.day[s][:, None], 0) / DAYS_PER_YEAR  # (m, legs)
+    # every leg settles on the VIX close of its expiry session (F_VIX(0) = VIX)
+    term_s = _term_at(mk.term, s).expand()
+    F = vix_future(T, term_s, pricing.convexity_vol)
+    vov = np.where(np.isfinite(mk.vvix[s]), mk.vvix[s] / 100.0, pricing.vol_of_vol_default)
+    price = black76(F, K[None, :], T, mk.rate[s][:, None], vov[:, None], True).price
+    price[0] = legs["model_price"].to_numpy(dtype=float)
+    ok = mk.complete[s]
+    ok[0] = True
+    price = _ffill_along_rows(np.where(ok[:, None], price, np.nan).T).T
+    # an expired leg's value stays frozen at its settlement (its cash changed hands)
+    leg_exp_idx = np.searchsorted(mk.day, leg_exp, side="left")
+    for j in range(len(K)):  # one to two legs
+        settle_row = leg_exp_idx[j] - s[0]
+        if 0 < settle_row < len(s):
+            intrinsic = max(mk.vix_ffill[leg_exp_idx[j]] - K[j], 0.0)
+            price[settle_row:, j] = intrinsic
+    return price @ qty
+
+
 def _one_hedge(
     mk: _Market, pos: int, hedge: HedgeParams, hist: HistoryParams, pricing: PricingParams
 ) -> tuple[dict[str, object], FloatArray, int]:
@@ -613,30 +683,12 @@ def _one_hedge(
     legs = unit.legs
     leg_exp = _day_numbers(pd.DatetimeIndex(legs["expiry"]))
     K = legs["strike"].to_numpy(dtype=float)
-    qty = legs["qty"].to_numpy(dtype=float)
     long_i = int(np.flatnonzero(legs["leg"].to_numpy() == "long_call")[0])
     long_exp = int(leg_exp[long_i])
     long_exp_idx = int(np.searchsorted(mk.day, long_exp, side="left"))
 
     s = np.arange(pos, min(long_exp_idx, n - 1) + 1)
-    T = np.maximum(leg_exp[None, :] - mk.day[s][:, None], 0) / DAYS_PER_YEAR  # (m, legs)
-    # every leg settles on the VIX close of its expiry session (F_VIX(0) = VIX)
-    term_s = _term_at(mk.term, s).expand()
-    F = vix_future(T, term_s, pricing.convexity_vol)
-    vov = np.where(np.isfinite(mk.vvix[s]), mk.vvix[s] / 100.0, pricing.vol_of_vol_default)
-    price = black76(F, K[None, :], T, mk.rate[s][:, None], vov[:, None], True).price
-    price[0] = unit.legs["model_price"].to_numpy(dtype=float)
-    ok = mk.complete[s]
-    ok[0] = True
-    price = _ffill_along_rows(np.where(ok[:, None], price, np.nan).T).T
-    # an expired leg's value stays frozen at its settlement (its cash changed hands)
-    leg_exp_idx = np.searchsorted(mk.day, leg_exp, side="left")
-    for j in range(len(K)):  # one to two legs
-        settle_row = leg_exp_idx[j] - pos
-        if 0 < settle_row < len(s):
-            intrinsic = max(mk.vix_ffill[leg_exp_idx[j]] - K[j], 0.0)
-            price[settle_row:, j] = intrinsic
-    value = price @ qty
+    value = _hedge_marks(mk, s, unit.legs, leg_exp, pricing)
 
     remaining = long_exp - mk.day[s]
     roll = (remaining <= hedge.short_tenor_days) & mk.complete[s]

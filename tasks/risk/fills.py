@@ -71,6 +71,49 @@ def read_fills_csv(path: str | Path) -> Fills:
         Naming the file and, for every bad value, its line number and column.
     """
     path = Path(path)
+    raw = _read_raw(path)
+    check = _Problems(raw)
+    kind = raw["kind"].str.lower()
+    is_condor, is_hedge = kind == "condor", kind == "hedge"
+    check.flag(~(is_condor | is_hedge), "kind must be 'condor' or 'hedge'")
+    check.flag(raw["position_id"] == "", "position_id is empty")
+    check.flag(
+        raw["position_id"].duplicated(keep=False) & (raw["position_id"] != ""),
+        "position_id is not unique",
+    )
+    open_date, close_date = check.dates("open_date"), check.dates("close_date")
+    check.flag(raw["open_date"] == "", "open_date is empty")
+    check.flag(close_date < open_date, "close_date is before open_date")
+    num = {c: check.numbers(c) for c in _NUMBER_COLUMNS}
+    _check_values(check, num, is_condor, is_hedge, is_closed=raw["close_date"] != "")
+    check.raise_if_any(path)
+
+    base = pd.DataFrame(
+        {"position_id": raw["position_id"], "open_date": open_date, "close_date": close_date}
+    )
+    contracts = num["contracts"]
+    condors = base[is_condor].assign(
+        contracts=contracts[is_condor].astype("int64"),
+        width=num["width"][is_condor],
+        credit=num["credit"][is_condor],
+        close_cost=num["close_cost"][is_condor],
+    )
+    hedges = base[is_hedge].assign(
+        units=contracts[is_hedge].astype("int64"),
+        premium=num["premium"][is_hedge],
+        close_value=num["close_value"][is_hedge],
+    )
+    return Fills(
+        condors=condors.reset_index(drop=True)[list(CONDOR_EVENT_COLUMNS)],
+        hedges=hedges.reset_index(drop=True)[list(HEDGE_EVENT_COLUMNS)],
+    )
+
+
+_NUMBER_COLUMNS = ("contracts", "width", "credit", "close_cost", "premium", "close_value")
+
+
+def _read_raw(path: Path) -> pd.DataFrame:
+    """The file as stripped strings in :data:`FILLS_COLUMNS` order; unreadable → FillsError."""
     try:
         raw = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
     except FileNotFoundError as exc:
@@ -83,81 +126,71 @@ def read_fills_csv(path: str | Path) -> Fills:
         raise FillsError(
             f"{path}: missing column(s) {', '.join(missing)}; expected {', '.join(FILLS_COLUMNS)}"
         )
-    raw = raw[list(FILLS_COLUMNS)].apply(lambda s: s.str.strip())
-    line = pd.Series(np.arange(len(raw)) + 2, index=raw.index)  # header is line 1
-    problems: list[tuple[int, str]] = []
+    return raw[list(FILLS_COLUMNS)].apply(lambda s: s.str.strip())
 
-    def flag(mask: pd.Series, message: str) -> None:
-        problems.extend((int(n), message) for n in line[mask.fillna(False).astype(bool)])
 
-    kind = raw["kind"].str.lower()
-    is_condor, is_hedge = kind == "condor", kind == "hedge"
-    flag(~(is_condor | is_hedge), "kind must be 'condor' or 'hedge'")
-    flag(raw["position_id"] == "", "position_id is empty")
-    flag(
-        raw["position_id"].duplicated(keep=False) & (raw["position_id"] != ""),
-        "position_id is not unique",
-    )
+class _Problems:
+    """Collects every bad value with its file line, so one error lists them all."""
 
-    def dates(col: str) -> pd.Series:
+    def __init__(self, raw: pd.DataFrame) -> None:
+        self.raw = raw
+        self.line = pd.Series(np.arange(len(raw)) + 2, index=raw.index)  # header is line 1
+        self.found: list[tuple[int, str]] = []
+
+    def flag(self, mask: pd.Series, message: str) -> None:
+        self.found.extend((int(n), message) for n in self.line[mask.fillna(False).astype(bool)])
+
+    def dates(self, col: str) -> pd.Series:
         # the project's convention is datetime64[ns] (pandas 3 would give [us])
-        parsed = pd.to_datetime(raw[col], format="%Y-%m-%d", errors="coerce").astype(
+        parsed = pd.to_datetime(self.raw[col], format="%Y-%m-%d", errors="coerce").astype(
             "datetime64[ns]"
         )
-        flag((raw[col] != "") & parsed.isna(), f"{col} is not a YYYY-MM-DD date")
+        self.flag((self.raw[col] != "") & parsed.isna(), f"{col} is not a YYYY-MM-DD date")
         return parsed
 
-    def numbers(col: str) -> pd.Series:
-        parsed = pd.to_numeric(raw[col].replace("", np.nan), errors="coerce")
-        flag((raw[col] != "") & ~np.isfinite(parsed.astype(float)), f"{col} is not a number")
+    def numbers(self, col: str) -> pd.Series:
+        parsed = pd.to_numeric(self.raw[col].replace("", np.nan), errors="coerce")
+        self.flag(
+            (self.raw[col] != "") & ~np.isfinite(parsed.astype(float)), f"{col} is not a number"
+        )
         return parsed.astype(float)
 
-    open_date, close_date = dates("open_date"), dates("close_date")
-    flag(raw["open_date"] == "", "open_date is empty")
-    flag(close_date < open_date, "close_date is before open_date")
-    is_closed = raw["close_date"] != ""
-
-    num = {
-        c: numbers(c)
-        for c in ("contracts", "width", "credit", "close_cost", "premium", "close_value")
-    }
-    contracts = num["contracts"]
-    flag(
-        ~((contracts > 0) & (contracts == np.round(contracts))),
-        "contracts must be a positive whole number",
-    )
-    w, c, x = num["width"], num["credit"], num["close_cost"]
-    flag(is_condor & ~(w > 0), "width must be a positive number for a condor")
-    flag(is_condor & ~(c > 0), "credit must be a positive number for a condor")
-    flag(is_condor & (c >= w), "credit must be below width (a condor cannot take in its width)")
-    flag(is_condor & is_closed & ~(x >= 0), "close_cost must be a non-negative number once closed")
-    flag(is_condor & ~is_closed & x.notna(), "close_cost is given but close_date is blank")
-    p, v = num["premium"], num["close_value"]
-    flag(is_hedge & ~(p > 0), "premium must be a positive number for a hedge")
-    flag(is_hedge & is_closed & ~(v >= 0), "close_value must be a non-negative number once closed")
-    flag(is_hedge & ~is_closed & v.notna(), "close_value is given but close_date is blank")
-
-    if problems:
-        problems.sort()
+    def raise_if_any(self, path: Path) -> None:
+        if not self.found:
+            return
+        problems = sorted(self.found)
         shown = "\n".join(f"  line {n}: {msg}" for n, msg in problems[:50])
         more = f"\n  ... and {len(problems) - 50} more" if len(problems) > 50 else ""
         raise FillsError(f"{path}: invalid fills file\n{shown}{more}")
 
-    base = pd.DataFrame(
-        {"position_id": raw["position_id"], "open_date": open_date, "close_date": close_date}
+
+def _check_values(
+    check: _Problems,
+    num: dict[str, pd.Series],
+    is_condor: pd.Series,
+    is_hedge: pd.Series,
+    is_closed: pd.Series,
+) -> None:
+    """The per-kind rules: positive whole contracts, a condor's width/credit/close cost, a
+    hedge's premium/close value, and close values only once closed."""
+    contracts = num["contracts"]
+    check.flag(
+        ~((contracts > 0) & (contracts == np.round(contracts))),
+        "contracts must be a positive whole number",
     )
-    condors = base[is_condor].assign(
-        contracts=contracts[is_condor].astype("int64"),
-        width=w[is_condor],
-        credit=c[is_condor],
-        close_cost=x[is_condor],
+    w, c, x = num["width"], num["credit"], num["close_cost"]
+    check.flag(is_condor & ~(w > 0), "width must be a positive number for a condor")
+    check.flag(is_condor & ~(c > 0), "credit must be a positive number for a condor")
+    check.flag(
+        is_condor & (c >= w), "credit must be below width (a condor cannot take in its width)"
     )
-    hedges = base[is_hedge].assign(
-        units=contracts[is_hedge].astype("int64"),
-        premium=p[is_hedge],
-        close_value=v[is_hedge],
+    check.flag(
+        is_condor & is_closed & ~(x >= 0), "close_cost must be a non-negative number once closed"
     )
-    return Fills(
-        condors=condors.reset_index(drop=True)[list(CONDOR_EVENT_COLUMNS)],
-        hedges=hedges.reset_index(drop=True)[list(HEDGE_EVENT_COLUMNS)],
+    check.flag(is_condor & ~is_closed & x.notna(), "close_cost is given but close_date is blank")
+    p, v = num["premium"], num["close_value"]
+    check.flag(is_hedge & ~(p > 0), "premium must be a positive number for a hedge")
+    check.flag(
+        is_hedge & is_closed & ~(v >= 0), "close_value must be a non-negative number once closed"
     )
+    check.flag(is_hedge & ~is_closed & v.notna(), "close_value is given but close_date is blank")

@@ -1,4 +1,4 @@
-"""Tests of tasks/risk.py against references computed here (lstsq, brute force, closed forms)."""
+"""Tests of tasks/risk/ against references computed here (lstsq, brute force, closed forms)."""
 
 from __future__ import annotations
 

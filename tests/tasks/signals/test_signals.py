@@ -1,4 +1,4 @@
-"""Tests of tasks/signals.py (SPEC §2) against independent references written here:
+"""Tests of tasks/signals/ (SPEC §2) against independent references written here:
 a plain-loop Wilder RSI, TA-Lib's RSI (recorded fixture), a hand-run EMA recursion,
 statistics.stdev z-scores, business-day counts with the holidays spelled out, and
 point-in-time truncation of the observations."""
@@ -758,3 +758,22 @@ def test_no_data_means_insufficient_history() -> None:
         assert by_signal[s] == SignalState.INSUFFICIENT
     assert by_signal["fomc_window"] == SignalState.STALE
     assert by_signal["risk_state"] == "risk_on"
+
+
+def test_every_state_is_a_signal_state_and_the_order_is_spec_order(backfill: pd.DataFrame) -> None:
+    assert SIGNALS == (
+        "rsi_spx",
+        "macd_spx",
+        "vix_regime",
+        "term_structure",
+        "usd_strength",
+        "ppi_surprise",
+        "cpi_shock",
+        "gdp_trend",
+        "fomc_window",
+        "risk_state",
+    )
+    states = set(backfill["state"])
+    assert states <= {s.value for s in SignalState}
+    # written as plain strings, not enum members (the table stores text)
+    assert {type(s) for s in backfill["state"]} == {str}

@@ -68,7 +68,7 @@ def macd(close: pd.Series, fast: int, slow: int, signal: int) -> pd.DataFrame:
     pd.DataFrame
         Columns ``macd`` (EMA_fast − EMA_slow), ``signal`` (EMA_signal of ``macd``) and
         ``hist`` (``macd − signal``), same index as ``close``. The values exist from the
-        first close (NaN closes are skipped and NaN in the result); :func:`compute_signals`
+        first close (NaN closes are skipped and NaN in the result); the ``macd_spx`` spec
         applies the warm-up rule.
     """
     valid = close.dropna().astype(float)

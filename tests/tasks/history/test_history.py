@@ -13,14 +13,14 @@ import pytest
 from scipy.stats import norm
 
 from schemas.config import HedgeParams, HistoryParams, LadderParams, Params, RiskParams
-from tasks.history.ladder import (
+from tasks.history import (
     CONDOR_EXTRA_COLUMNS,
     DAILY_COLUMNS,
     HEDGE_EXTRA_COLUMNS,
-    _nearest_weekly_expiry,
     model_ladder,
     vix_future_series,
 )
+from tasks.history.condors import _nearest_weekly_expiry
 from tasks.market import calendar
 from tasks.market.expiries import nearest_expiry
 from tasks.market.pricing import rate_from_tbill

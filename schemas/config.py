@@ -165,6 +165,7 @@ class RiskParams(_Strict):
     r_sweep: float = 0.005
     irr_window: int = 252
     hurdle_bps: float = 400.0
+    box_target_days: int = 30  # tenor of the box rate read from a chain (~1 month financing)
 
 
 class Scenario(_Strict):
@@ -206,6 +207,7 @@ class SizingParams(_Strict):
     max_drawdown: float = 0.10
     quick_ratio_min: float = 1.5
     scenarios: dict[str, Scenario] = Field(default_factory=_default_scenarios)
+    max_passes: int = 3  # passes of the WACC ↔ post-hedge β fixed point (tasks.sizing notes)
 
 
 class HistoryParams(_Strict):

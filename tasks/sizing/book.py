@@ -183,7 +183,9 @@ def open_book(
     return OpenBook(
         legs=legs,
         holdings_dollar_beta=holdings_db,
-        legs_dollar_beta=float(leg_dollar_betas(legs, ctx.spot, beta_F).sum()) if len(legs) else 0.0,
+        legs_dollar_beta=float(leg_dollar_betas(legs, ctx.spot, beta_F).sum())
+        if len(legs)
+        else 0.0,
         stress=(legs_stress + holdings_db * spx_shock).reindex(names).astype(float),
         margin=expiry_margin(legs),
         cash=cash,

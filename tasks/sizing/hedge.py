@@ -165,7 +165,9 @@ def hedge_spec(market: MarketBook, beta: HedgeBeta) -> HedgeSpec:
     unit = market.hedge
     db_unit = float(
         np.sum(
-            risk.vix_leg_dollar_beta(unit.legs["delta"], unit.legs["F"], beta.beta_F, unit.legs["qty"])
+            risk.vix_leg_dollar_beta(
+                unit.legs["delta"], unit.legs["F"], beta.beta_F, unit.legs["qty"]
+            )
         )
     )
     return HedgeSpec(

@@ -139,7 +139,9 @@ def _risk_state_rules(signals: pd.DataFrame, notes: list[str]) -> tuple[str, ...
         p = {}
     for kind in ("stale", "insufficient"):
         if p.get(kind):
-            notes.append(f"risk_state inputs {kind}: {', '.join(p[kind])} (they fired no risk rule)")
+            notes.append(
+                f"risk_state inputs {kind}: {', '.join(p[kind])} (they fired no risk rule)"
+            )
     return tuple(p.get("rules", ()))
 
 

@@ -86,7 +86,9 @@ def check_book(
     return BookCheck(n, hd, total, qr)
 
 
-def failed_limits(check: BookCheck, equity: float, crash_rule: bool, params: Params) -> tuple[str, ...]:
+def failed_limits(
+    check: BookCheck, equity: float, crash_rule: bool, params: Params
+) -> tuple[str, ...]:
     """The step-6 limits ``check`` fails: the quick ratio, and the crash limit when it applies."""
     failed = []
     if check.quick_ratio < params.sizing.quick_ratio_min:

@@ -20,6 +20,7 @@ from tasks.sizing.rationale import explain
 from tasks.sizing.scaling import risk_weights
 from tasks.structures import vol_of_vol
 
+
 def _open_book_of(
     portfolio: Portfolio,
     existing: pd.DataFrame | None,

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from schemas.config import Params
 from tasks.sizing.hedge import HedgeBeta, HedgeDecision, HedgeSpec
 from tasks.sizing.limits import QUICK_RATIO, LimitDecision
-from tasks.sizing.passes import Decisions, Settlement, SizingPass
+from tasks.sizing.passes import Decisions, Settlement
 from tasks.sizing.stress import CRASH
 from tasks.structures import widen_short_delta
 
@@ -61,7 +62,9 @@ def book_lines(d: Decisions) -> list[str]:
 def hedge_beta_lines(beta: HedgeBeta) -> list[str]:
     """Where β_F came from when the rolling estimate was missing."""
     if beta.source == "scenarios":
-        return [f"hedge tenor β_F unknown: using the scenario VIX-on-SPX beta {beta.beta_F:.2f} instead"]
+        return [
+            f"hedge tenor β_F unknown: using the scenario VIX-on-SPX beta {beta.beta_F:.2f} instead"
+        ]
     if beta.source == "none":
         return [
             "hedge tenor β_F unknown: using the scenario VIX-on-SPX beta nan instead",
@@ -144,9 +147,9 @@ def hedge_line(hd: HedgeDecision, spec: HedgeSpec) -> str:
     return text
 
 
-def limit_lines(limits: LimitDecision, equity: float, d: Decisions) -> list[str]:
-    """Step 6: the crash limit and the quick ratio, naming the limit that cut new condors."""
-    sz = d.params.sizing
+def limit_lines(limits: LimitDecision, equity: float, params: Params) -> list[str]:
+    """Step 6: the crash limit and the quick ratio, naming the limit(s) that cut new condors."""
+    sz = params.sizing
     k, lines = limits.kept, []
     cut, kept_n = int(limits.proposed.sum()), int(limits.contracts.sum())
     if limits.crash_breach:
@@ -193,4 +196,4 @@ def explain(d: Decisions) -> list[str]:
         )
     lines += passes_lines(d.settlement) + capital_lines(d) + empty_tranche_lines(d, E)
     lines.append(hedge_line(p.limits.kept.hedge, d.hedge))
-    return lines + limit_lines(p.limits, E, d)
+    return lines + limit_lines(p.limits, E, d.params)

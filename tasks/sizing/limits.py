@@ -125,7 +125,7 @@ class LimitDecision:
 
     @property
     def crash_scaled(self) -> bool:
-        """The new condors were cut and the largest book passed only the quick ratio."""
+        """The proposed (largest) book was refused by the crash limit alone (the first refusal)."""
         return self.scaled and bool(self.rejected) and self.rejected[0] == (CRASH,)
 
     @property

@@ -172,6 +172,7 @@ class RiskParams(_Strict):
     # 252-session window (the SPEC is silent; a quarter of the window, at least 3)
     beta_min_obs_floor: int = Field(3, ge=2)
     beta_min_obs_divisor: int = Field(4, ge=1)
+    box_target_days: int = 30  # tenor of the box rate read from a chain (~1 month financing)
 
 
 class Scenario(_Strict):
@@ -213,6 +214,7 @@ class SizingParams(_Strict):
     max_drawdown: float = 0.10
     quick_ratio_min: float = 1.5
     scenarios: dict[str, Scenario] = Field(default_factory=_default_scenarios)
+    max_passes: int = 3  # passes of the WACC ↔ post-hedge β fixed point (tasks.sizing notes)
 
 
 class HistoryParams(_Strict):

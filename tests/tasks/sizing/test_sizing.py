@@ -720,3 +720,50 @@ def test_the_crash_limit_holds_whenever_the_holdings_alone_allow_it(spy, max_dd)
         pr["quick_ratio"] >= port.params.sizing.quick_ratio_min
         or _condors(res)["contracts"].sum() == 0
     )
+
+
+def test_a_crash_limit_cut_is_not_blamed_on_the_quick_ratio() -> None:
+    """All new condors cut by the crash limit with the quick ratio far above its minimum:
+    the rationale names the crash limit for every emptied tranche (issue 7 item 8)."""
+    port = _portfolio(
+        profile="promoter",
+        equity=275_000.0,
+        cash=100_000.0,
+        tbills=240_000.0,
+        holdings=[{"name": "fund", "value": 175_000.0, "beta": 0.16}],
+        overrides={"sizing": {"max_drawdown": 0.05}},
+    )
+    res = _size(port, irr=0.36)
+    pr = res.portfolio_risk.iloc[0]
+    assert pr["condor_contracts"] == 0 and pr["quick_ratio"] > 10
+    empty = [r for r in res.rationale if ": 0 contracts (" in r]
+    assert len(empty) == 4
+    assert all(r.endswith("(scaled away by the crash limit)") for r in empty)
+    assert not any("quick-ratio" in r or "to keep the quick ratio" in r for r in res.rationale)
+    assert any(r.startswith("crash limit: new condors cut") for r in res.rationale)
+
+
+def test_an_existing_legs_frame_counts_like_the_portfolio_files_positions(base) -> None:
+    """The open book can come as a legs frame (the book of SPEC §10 will pass one)."""
+    from tasks.sizing import existing_legs
+    from tasks.structures import vol_of_vol
+
+    exp = str(_condors(base)["expiry"].iloc[1].date())
+    legs = [("P", 7000.0, -3), ("P", 6950.0, 3), ("C", 7900.0, -3), ("C", 7950.0, 3)]
+    held = _portfolio(
+        positions=[
+            {"position_id": "OLD1", "kind": "condor", "underlying": "SPX", "expiry": exp,
+             "put_call": pc, "strike": k, "qty": q}
+            for pc, k, q in legs
+        ]
+    )  # fmt: skip
+    frame, _ = existing_legs(held, CTX, held.params, vol_of_vol(CTX.vvix, held.params.pricing))
+    from_file = _size(held)
+    inputs = SizingInputs(CTX, _signals(), SPX_R, VIX_R, BETA_F, _irr(0.30))
+    from_frame = size_portfolio(inputs, _portfolio(), existing=frame)
+    pd.testing.assert_frame_equal(from_file.portfolio_risk, from_frame.portfolio_risk)
+    pd.testing.assert_frame_equal(from_file.positions, from_frame.positions)
+    assert _condors(from_frame)["contracts"].iloc[1] == 0  # its slot is held
+    assert from_frame.portfolio_risk["beta_before"].iloc[0] != base.portfolio_risk[
+        "beta_before"
+    ].iloc[0]

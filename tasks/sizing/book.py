@@ -1,0 +1,218 @@
+"""The book the steps size against: what is already held (:class:`OpenBook`) and the new
+tranches on offer (:class:`NewTranches`), each as per-unit numbers the steps multiply.
+
+SPEC §7 step 1: "steps 2–6 size the new tranches with the open book counted in every total
+(β, stress, margin, quick ratio, crash limit)". Every total in :mod:`tasks.sizing.limits`
+is ``open book + Σ contracts · per-contract number + units · per-unit number``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from schemas.config import Holding, Params, Portfolio
+from tasks import risk
+from tasks.conventions import DAYS_PER_YEAR, MULTIPLIER
+from tasks.market.frame import MarketContext
+from tasks.market.pricing import black76, bsm
+from tasks.market.surface import model_vol, vix_future
+from tasks.sizing.inputs import MarketBook
+from tasks.sizing.stress import stress_pnl
+from tasks.structures import LEG_COLUMNS, pnl_by_position
+
+
+def _no_legs() -> pd.DataFrame:
+    return pd.DataFrame(columns=[*LEG_COLUMNS, "position_id"])
+
+
+def existing_legs(
+    portfolio: Portfolio, ctx: MarketContext, params: Params, vov: float
+) -> tuple[pd.DataFrame, list[str]]:
+    """The portfolio file's open legs as a leg frame (``qty`` = the signed contracts held).
+
+    Priced on the model (BSM with the skewed vol for SPX, Black-76 on ``F_VIX`` for VIX), so
+    their deltas feed the dollar betas and :func:`stress_pnl` can revalue them. Legs expiring
+    on or before ``as_of`` are dropped with a note.
+    """
+    notes: list[str] = []
+    if not portfolio.positions:
+        return _no_legs(), notes
+    raw = pd.DataFrame([p.model_dump() for p in portfolio.positions])
+    raw["expiry"] = pd.to_datetime(raw["expiry"]).astype("datetime64[ns]")
+    expired = raw["expiry"] <= ctx.as_of
+    if expired.any():
+        ids = ", ".join(sorted(set(raw.loc[expired, "position_id"])))
+        notes.append(f"existing legs expired on or before {ctx.as_of.date()} ignored: {ids}")
+    raw = raw[~expired].reset_index(drop=True)
+    if raw.empty:
+        return _no_legs(), notes
+    return _price_legs(raw, ctx, params, vov), notes
+
+
+def _price_legs(raw: pd.DataFrame, ctx: MarketContext, params: Params, vov: float) -> pd.DataFrame:
+    """Model price and delta of position rows (BSM on the skew for SPX, Black-76 for VIX)."""
+    pr = params.pricing
+    tenor = np.asarray((pd.DatetimeIndex(raw["expiry"]) - ctx.as_of).days, dtype=float)
+    T = tenor / DAYS_PER_YEAR
+    K = raw["strike"].to_numpy(float)
+    is_call = (raw["put_call"] == "C").to_numpy()
+    is_spx = (raw["underlying"] == "SPX").to_numpy()
+    r, q = ctx.risk_free, pr.div_yield
+    iv = np.full(len(raw), vov)
+    F = vix_future(T, ctx.term, pr.convexity_vol)
+    price = np.zeros(len(raw))
+    delta = np.zeros(len(raw))
+    if is_spx.any():
+        i = is_spx
+        iv[i] = model_vol(
+            K[i], ctx.spot, T[i], r, q, ctx.term,
+            pr.atm_ratio, pr.put_slope, pr.call_slope, pr.vol_floor,
+        )  # fmt: skip
+        g = bsm(ctx.spot, K[i], T[i], r, q, iv[i], is_call[i])
+        assert g.delta is not None
+        price[i], delta[i] = g.price, g.delta
+        F = np.where(i, ctx.spot * np.exp((r - q) * T), F)
+    if (~is_spx).any():
+        i = ~is_spx
+        b = black76(F[i], K[i], T[i], r, vov, is_call[i])
+        price[i], delta[i] = b.price, b.delta
+    return pd.DataFrame(
+        {
+            "kind": raw["kind"],
+            "underlying": raw["underlying"],
+            "expiry": raw["expiry"],
+            "tenor_days": tenor.astype(int),
+            "leg": raw["put_call"] + raw["strike"].map(lambda k: f"{k:g}"),
+            "put_call": raw["put_call"],
+            "strike": K,
+            "qty": raw["qty"].astype(float),
+            "iv": iv,
+            "F": F,
+            "model_price": price,
+            "delta": delta,
+            "gamma": np.nan,
+            "vega": np.nan,
+            "theta": np.nan,
+            "pricing_source": "model",
+            "position_id": raw["position_id"],
+        }
+    )
+
+
+def expiry_margin(legs: pd.DataFrame) -> float:
+    """Margin of existing legs: Σ over (underlying, expiry) of the worst payoff at expiry.
+
+    The payoff ``100·Σ qty·intrinsic(X)`` is piecewise linear in the settlement X, so its
+    minimum over ``X ≥ 0`` is at 0, a strike, or — when it still falls beyond the highest
+    strike (net short calls) — unbounded; there it is taken at twice the highest strike.
+    """
+    if legs.empty:
+        return 0.0
+    total = 0.0
+    for _, g in legs.groupby(["underlying", "expiry"]):  # a handful of groups
+        K = g["strike"].to_numpy(float)
+        X = np.concatenate([[0.0], K, [2.0 * K.max()]])[:, None]
+        is_call = (g["put_call"] == "C").to_numpy()
+        intrinsic = np.where(is_call, np.maximum(X - K, 0.0), np.maximum(K - X, 0.0))
+        payoff = MULTIPLIER * (intrinsic * g["qty"].to_numpy(float)).sum(axis=1)
+        total += max(0.0, -float(payoff.min()))
+    return total
+
+
+def leg_dollar_betas(legs: pd.DataFrame, spot: float, beta_F: float) -> np.ndarray:
+    """SPEC §5 dollar beta of every leg: ``Δ·100·S·qty`` (SPX), ``Δ_F·100·F·β_F·qty`` (VIX)."""
+    spx = (legs["underlying"] == "SPX").to_numpy()
+    d, qty = legs["delta"].to_numpy(float), legs["qty"].to_numpy(float)
+    return np.where(
+        spx,
+        risk.spx_leg_dollar_beta(d, spot, qty),
+        risk.vix_leg_dollar_beta(d, legs["F"].to_numpy(float), beta_F, qty),
+    )
+
+
+@dataclass(frozen=True)
+class OpenBook:
+    """What the portfolio holds before today's new tranches, as the totals count it.
+
+    ``legs`` are the open option legs (``qty`` = signed contracts held, the
+    :func:`existing_legs` frame); ``stress`` and the dollar betas include the holdings.
+    """
+
+    legs: pd.DataFrame
+    holdings_dollar_beta: float
+    legs_dollar_beta: float
+    stress: pd.Series  # USD per scenario: legs + holdings (β_h · value_h · SPX move)
+    margin: float  # the legs' worst payoff at expiry (:func:`expiry_margin`)
+    cash: float
+    tbills: float
+    notes: tuple[str, ...]
+
+    @property
+    def dollar_beta(self) -> float:
+        return self.holdings_dollar_beta + self.legs_dollar_beta
+
+    @property
+    def condor_expiries(self) -> frozenset[pd.Timestamp]:
+        """Expiries that already hold a condor: their ladder slots are taken."""
+        if not len(self.legs):
+            return frozenset()
+        return frozenset(self.legs.loc[self.legs["kind"] == "condor", "expiry"])
+
+
+def open_book(
+    legs: pd.DataFrame,
+    holdings: list[Holding],
+    cash: float,
+    tbills: float,
+    ctx: MarketContext,
+    beta_F: float,
+    params: Params,
+    notes: tuple[str, ...] = (),
+) -> OpenBook:
+    """The :class:`OpenBook` of open ``legs`` (a leg frame, see :func:`existing_legs`) and
+    ``holdings``, with cash and T-bills, priced on ``ctx``."""
+    names = list(params.sizing.scenarios)
+    spx_shock = pd.Series({n: params.sizing.scenarios[n].spx_return for n in names}, dtype=float)
+    holdings_db = sum(h.beta * h.value for h in holdings)
+    legs_stress = (
+        stress_pnl(ctx, legs, params).sum(axis=1) if len(legs) else pd.Series(0.0, index=names)
+    )
+    return OpenBook(
+        legs=legs,
+        holdings_dollar_beta=holdings_db,
+        legs_dollar_beta=float(leg_dollar_betas(legs, ctx.spot, beta_F).sum())
+        if len(legs)
+        else 0.0,
+        stress=(legs_stress + holdings_db * spx_shock).reindex(names).astype(float),
+        margin=expiry_margin(legs),
+        cash=cash,
+        tbills=tbills,
+        notes=notes,
+    )
+
+
+@dataclass(frozen=True)
+class NewTranches:
+    """The ladder's new tranches as per-contract numbers (steps 2–6 multiply by contracts)."""
+
+    ids: tuple[str, ...]
+    max_loss: np.ndarray  # R per contract, USD
+    dollar_beta: np.ndarray  # per contract
+    stress: pd.DataFrame  # (scenario × tranche) USD per contract
+    slot_taken: np.ndarray  # bool: the open book already holds a condor on this expiry
+
+
+def new_tranches(market: MarketBook, book: OpenBook, spot: float, beta_F: float) -> NewTranches:
+    """The tranches of ``market``'s ladder, with the slots ``book`` already holds marked."""
+    taken = book.condor_expiries
+    db = leg_dollar_betas(market.legs, spot, beta_F)
+    return NewTranches(
+        ids=tuple(t.position_id for t in market.tranches),
+        max_loss=np.array([t.condor.max_loss for t in market.tranches]),
+        dollar_beta=pnl_by_position(market.legs, db[None, :]).iloc[0].to_numpy(),
+        stress=market.condor_stress,
+        slot_taken=np.array([t.condor.expiry in taken for t in market.tranches]),
+    )

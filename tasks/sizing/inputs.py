@@ -1,0 +1,169 @@
+"""What the sizing of one day reads and returns, and the rule switches read from the signals.
+
+:class:`SizingInputs` is the market side (point-in-time for ``ctx.as_of``), :class:`MarketBook`
+the portfolio-independent pieces priced from it once a day, :class:`Rules` the SPEC §7 rule
+switches the day's ``signal_states`` fire, :class:`SizingResult` the SPEC §9 rows.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from tasks import risk
+from tasks.conventions import SignalState
+from tasks.market.chain import Chain
+from tasks.market.frame import MarketContext
+from tasks.structures import HedgeUnit
+
+if TYPE_CHECKING:  # the ladder module imports Rules from here
+    from tasks.sizing.ladder import Tranche
+
+
+@dataclass(frozen=True)
+class MarketBook:
+    """What a day's sizing prices before any portfolio is looked at (steps 1 and 3's P&L).
+
+    Built by :func:`tasks.sizing.market.market_book`; every per-unit number the steps multiply
+    by contracts lives here, so a step never reprices the market.
+    """
+
+    chain: Chain | None
+    chain_note: str | None
+    tranches: list[Tranche]
+    legs: pd.DataFrame
+    hedge: HedgeUnit
+    condor_stress: pd.DataFrame  # (scenario × tranche) USD per contract
+    hedge_stress: pd.Series  # per hedge unit
+    scenario_pnl: np.ndarray | None  # (historical scenario × tranche) USD per contract
+    box_rate: float
+    box_source: str
+
+    @property
+    def hedge_id(self) -> str:
+        """Position id of the hedge unit: ``ALVH-<expiry of its longest leg>``."""
+        return f"ALVH-{self.hedge.legs['expiry'].max().date()}"
+
+
+@dataclass(frozen=True)
+class SizingInputs:
+    """Everything the sizing of one ``as_of`` reads (all point-in-time for ``ctx.as_of``).
+
+    ``spx_returns``/``vix_ratios``: the last ``hist_window`` joint daily pairs
+    (``risk.joint_scenarios``). ``hedge_beta_F``: rolling β of the hedge tenor's modelled
+    ``F_VIX`` returns on SPX (NaN when unknown: see the package notes for the fallback).
+    ``irr``: the trailing IRR of the modelled ladder or a fills file (None = unknown).
+    ``chain``: a quoted SPX chain of ``as_of`` when one exists.
+    """
+
+    ctx: MarketContext
+    signals: pd.DataFrame
+    spx_returns: np.ndarray
+    vix_ratios: np.ndarray
+    hedge_beta_F: float
+    irr: risk.IrrResult | None
+    chain: Chain | None = None
+    # portfolio-independent pieces (ladder, hedge unit, scenario and stress P&L), memoised per
+    # parameter set so sizing many portfolios on one day prices the market once (the dict is
+    # filled in place: the inputs themselves never change)
+    cache: dict[str, MarketBook] = field(default_factory=dict, repr=False, compare=False)
+
+
+@dataclass(frozen=True)
+class SizingResult:
+    """The day's recommendation: SPEC §9 rows plus one row per position and the rationale."""
+
+    daily_sizing: pd.DataFrame
+    portfolio_risk: pd.DataFrame
+    positions: pd.DataFrame
+    rationale: list[str]
+
+
+# =========================================================================== signals → rules
+
+
+@dataclass(frozen=True)
+class Rules:
+    """Which SPEC §7 rules fire today, read from the signal states (stale fires nothing)."""
+
+    risk_off: bool
+    macro: bool  # usd_strength strong and ppi_surprise hot
+    fomc_event: bool
+    fomc_sessions: float
+    risk_rules: tuple[str, ...]  # the risk_state rules that fired (from its params)
+    notes: tuple[str, ...]  # stale / missing signals, in words
+
+
+def _signal_row(signals: pd.DataFrame, name: str) -> pd.Series | None:
+    if signals is None or signals.empty or "signal" not in signals.columns:
+        return None
+    rows = signals[signals["signal"] == name]
+    return None if rows.empty else rows.iloc[-1]
+
+
+def _newest(row: pd.Series) -> str:
+    d = row.get("input_date") if hasattr(row, "get") else None
+    if d is None or pd.isna(d):
+        return "unknown"
+    return str(pd.Timestamp(d).date())
+
+
+def _usable_state(signals: pd.DataFrame, name: str, rule: str, notes: list[str]) -> str | None:
+    """The state of signal ``name``, or None (with a note) when it can fire no rule."""
+    row = _signal_row(signals, name)
+    if row is None:
+        notes.append(f"{name} not available: {rule} not applied")
+        return None
+    st = str(row["state"])
+    if st == SignalState.STALE:
+        notes.append(f"{name} is stale (newest {_newest(row)}): {rule} not applied")
+        return None
+    if st == SignalState.INSUFFICIENT:
+        notes.append(f"{name} has insufficient history: {rule} not applied")
+        return None
+    return st
+
+
+def _risk_state_rules(signals: pd.DataFrame, notes: list[str]) -> tuple[str, ...]:
+    """The rules ``risk_state`` fired and its stale/insufficient inputs (from its params)."""
+    row = _signal_row(signals, "risk_state")
+    if row is None or not isinstance(row.get("params"), str):
+        return ()
+    try:
+        p = json.loads(row["params"])
+    except ValueError:
+        p = {}
+    for kind in ("stale", "insufficient"):
+        if p.get(kind):
+            notes.append(
+                f"risk_state inputs {kind}: {', '.join(p[kind])} (they fired no risk rule)"
+            )
+    return tuple(p.get("rules", ()))
+
+
+def read_rules(signals: pd.DataFrame) -> Rules:
+    """The rule switches of SPEC §7 steps 1, 4 and 5 from the ``signal_states`` rows of ``as_of``.
+
+    A signal whose state is ``stale`` (or ``insufficient_history``, or absent) fires no
+    rule; a note names it and its newest input date so the rationale can say so.
+    """
+    notes: list[str] = []
+    rs = _usable_state(signals, "risk_state", "risk-off rule", notes)
+    risk_rules = _risk_state_rules(signals, notes)
+    usd = _usable_state(signals, "usd_strength", "macro rule", notes)
+    ppi = _usable_state(signals, "ppi_surprise", "macro rule", notes)
+    fomc = _usable_state(signals, "fomc_window", "FOMC rule", notes)
+    fomc_row = _signal_row(signals, "fomc_window")
+    fomc_sessions = float(fomc_row["value"]) if fomc_row is not None else float("nan")
+    return Rules(
+        risk_off=rs == SignalState.RISK_OFF,
+        macro=usd == SignalState.STRONG and ppi == SignalState.HOT,
+        fomc_event=fomc == SignalState.EVENT,
+        fomc_sessions=fomc_sessions,
+        risk_rules=risk_rules,
+        notes=tuple(notes),
+    )

@@ -33,6 +33,22 @@ class ReleaseLags(_Strict):
     ppi: int = 20
     gdp_real: int = 30
     usd_monthly: int = 45
+    # DTWEXBGS: daily values the Fed's H.10 publishes weekly; an upper bound on the delay
+    weekly_publication_days: int = 7
+
+
+class IngestLimits(_Strict):
+    """When a fetched source as a whole is refused (issue 12, items 4 and 5).
+
+    A fetch fails when more than ``max_quarantined_fraction`` of its rows, or more than
+    ``max_quarantined_rows`` rows, are quarantined: a flood of junk must never complete a
+    run nor bloat the warehouse. A daily source is stale when its newest row is more than
+    ``stale_sessions`` sessions older than the newest of its peers.
+    """
+
+    max_quarantined_fraction: float = Field(0.01, ge=0.0, le=1.0)
+    max_quarantined_rows: int = Field(100, ge=0)
+    stale_sessions: int = Field(5, ge=0)
 
 
 class MaxAge(_Strict):
@@ -229,12 +245,13 @@ class Params(_Strict):
     risk: RiskParams = RiskParams()
     sizing: SizingParams = SizingParams()
     history: HistoryParams = HistoryParams()
+    ingest: IngestLimits = IngestLimits()
 
 
 Profile = Literal["steward", "promoter"]
 
 # parameter groups the daily run computes once for all portfolios (so not overridable per one)
-RUN_WIDE_GROUPS = ("release_lags", "signals", "history")
+RUN_WIDE_GROUPS = ("release_lags", "signals", "history", "ingest")
 RUN_WIDE_RISK_KEYS = ("beta_window",)
 
 # Profile presets: only what differs from the steward defaults above.

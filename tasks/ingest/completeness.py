@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from schemas.config import IngestLimits
-from schemas.series import Availability, Frequency, spec
+from schemas.series import SERIES, Availability, Frequency, spec
 from tasks.ingest.errors import SourceRejectedError
 from tasks.market.calendar import sessions
 
@@ -110,8 +110,9 @@ def stale_sources(newest_by_series: dict[str, date], max_lag_sessions: int = 5) 
     }
     if len(daily) < 2:
         return []
-    leader = max(daily, key=lambda sid: (daily[sid], sid))
-    newest = daily[leader]
+    newest = max(daily.values())
+    # the peer named in messages: the first in registry order among those ending newest
+    leader = next(sid for sid in SERIES if daily.get(sid) == newest)
     out = []
     for sid in sorted(daily):
         behind = _sessions_between(daily[sid], newest)

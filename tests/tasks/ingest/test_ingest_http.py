@@ -7,6 +7,7 @@ import json
 import time
 
 import pytest
+import requests
 from httpreplay import HTML_BOT_CHECK, ReplayServer, Reply
 from ingest_support import FIX, SECRET, _urls
 
@@ -24,6 +25,7 @@ from tasks.ingest import (
     parse,
     shared_session,
 )
+from tasks.ingest.http import _short_body
 
 
 def test_api_key_from_env(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -114,8 +116,25 @@ def test_truncated_body_content_length_is_a_parse_error() -> None:
         {"/cboe/VIX_History.csv": [Reply(200, body, truncate_to=len(body) // 3)]}
     ) as srv:
         urls = _urls(srv, retries=0)
-        with pytest.raises(SourceParseError, match="truncated"):
+        with pytest.raises(SourceParseError, match="truncated") as err:
             fetch_cboe("vix", make_session(urls), urls)
+    assert f"vix from cboe {srv.url}/cboe/VIX_History.csv" in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("headers", "n_body", "short"),
+    [
+        ({"Content-Length": "1000"}, 400, "400 of 1000 bytes (Content-Length)"),
+        ({"Content-Length": "400"}, 400, None),
+        ({}, 400, None),  # nothing announced (chunked): nothing to compare
+        ({"Content-Length": "100", "Content-Encoding": "gzip"}, 400, None),  # decoded size
+    ],
+)
+def test_the_explicit_content_length_check(headers: dict, n_body: int, short: str | None) -> None:
+    # behind urllib3's own check: any transport handing over a short body without an error
+    resp = requests.Response()
+    resp.headers.update(headers)
+    assert _short_body(resp, b"x" * n_body) == short
 
 
 def test_cut_json_and_html_200_are_parse_errors() -> None:

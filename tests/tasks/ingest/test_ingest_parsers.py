@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 from httpreplay import HTML_BOT_CHECK
 from ingest_support import FIX, SECRET, _csv_rows
+from paths import SNAPSHOT
 
 from tasks.ingest import (
     FetchResult,
@@ -249,3 +250,64 @@ def test_parse_dispatches_on_fmt_and_rejects_unknown() -> None:
     assert len(parse(fr)) == 130
     with pytest.raises(SourceParseError, match="unknown format"):
         parse(FetchResult("cboe", "vvix", "file.csv", None, raw, now, "nope"))
+
+
+# --------------------------------------------------------------------------- truncation
+
+
+def _cut_after(text: str, marker: str, keep: int) -> str:
+    """``text`` up to ``keep`` characters into the line starting with ``marker``."""
+    start = text.index("\n" + marker) + 1
+    return text[: start + keep]
+
+
+def test_a_file_cut_mid_line_is_truncation_naming_source_and_line() -> None:
+    text = (SNAPSHOT / "cboe_VIX3M_History.csv").read_text()
+    line = next(ln for ln in text.splitlines() if ln.startswith("02/15/2018"))
+    n_line = text.splitlines().index(line) + 1
+    # cut inside the third field: two of five fields left
+    cut = _cut_after(text, "02/15/2018", len("02/15/2018,1") + 3)
+    with pytest.raises(SourceParseError, match="truncated") as err:
+        parse_cboe_index(cut.encode(), "vix3m", "snapshot cboe_VIX3M_History.csv")
+    msg = str(err.value)
+    assert "vix3m from snapshot cboe_VIX3M_History.csv" in msg
+    assert f"line {n_line} '02/15/2018," in msg and "2 of 5 fields" in msg
+
+
+@pytest.mark.parametrize("keep_decimals", [0, 1, 5])
+def test_a_last_number_cut_short_is_truncation(keep_decimals: int) -> None:
+    text = (SNAPSHOT / "cboe_VIX3M_History.csv").read_text()
+    line = next(ln for ln in text.splitlines() if ln.startswith("02/15/2018"))
+    close = line.rsplit(",", 1)[1]
+    assert len(close.split(".")[1]) == 6  # CBOE writes six decimals
+    keep = len(line) - len(close) + close.index(".") + (keep_decimals + 1 if keep_decimals else 0)
+    cut = _cut_after(text, "02/15/2018", keep)
+    last = cut.rsplit("\n", 1)[1]
+    assert line.startswith(last) and len(last) < len(line)  # five fields, the last one short
+    with pytest.raises(SourceParseError, match="fewer decimals than the 6"):
+        parse_cboe_index(cut.encode(), "vix3m")
+
+
+def test_a_whole_last_line_without_a_final_newline_is_not_truncation() -> None:
+    text = (FIX / "cboe_VIX_History_tail300.csv").read_text()
+    assert text.endswith("\n")
+    out = parse_cboe_index(text.rstrip("\n").encode(), "vix")
+    ref = parse_cboe_index(text.encode(), "vix")
+    pd.testing.assert_frame_equal(out, ref)
+    # FRED's varying decimals: no witnesses agree, so a short last value is not suspect
+    fred = b"observation_date,DTB3\n2026-07-20,4.2\n2026-07-21,4.25\n2026-07-22,4.3\n2026-07-23,4"
+    assert parse_fred_graph(fred, "tbill_3m")["value"].tolist() == [4.2, 4.25, 4.3, 4.0]
+
+
+def test_a_malformed_last_line_ending_in_a_newline_is_a_row_not_truncation() -> None:
+    text = (FIX / "cboe_VIX_History_tail300.csv").read_text() + "07/23/2026,17.0\n"
+    out = parse_cboe_index(text.encode(), "vix")
+    assert len(out) == 301 and np.isnan(out["value"].iloc[-1])  # quarantined later
+    with pytest.raises(SourceParseError, match="truncated"):
+        parse_cboe_index(text.rstrip("\n").encode(), "vix")
+
+
+def test_fomc_calendar_cut_mid_line_is_truncation() -> None:
+    text = (SNAPSHOT / "fomc_calendar.csv").read_text()
+    with pytest.raises(SourceParseError, match="1 of 2 fields"):
+        parse_fomc_calendar(text.rstrip("\n")[: -len(",scheduled")].encode())

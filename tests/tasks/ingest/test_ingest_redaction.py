@@ -3,24 +3,36 @@ log records."""
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import pickle
 import socket
 import sys
+import traceback
+import warnings
 
 import pytest
+from echoserver import Echo, EchoServer
 from httpreplay import ReplayServer, Reply
 from ingest_support import SECRET, _urls
 
 from schemas.config import SourceUrls
 from tasks.ingest import (
     HTTP_LOGGERS,
+    PREFECT_LOGGERS,
     RedactSecrets,
+    SourceError,
     SourceFetchError,
+    SourceParseError,
     fetch_fred_api,
+    install_log_redaction,
     make_session,
+    parse,
     redact,
+    register_secret,
     shared_session,
 )
+from tasks.ingest.redaction import snippet
 
 
 def _refused_port() -> int:
@@ -105,3 +117,84 @@ def test_log_redaction_is_installed_once_per_logger() -> None:
     for name in HTTP_LOGGERS:
         filters = logging.getLogger(name).filters
         assert sum(isinstance(f, RedactSecrets) for f in filters) == 1, name
+
+
+# --------------------------------------------------------------------------- an upstream that echoes
+
+
+@pytest.mark.parametrize("mode", list(Echo))
+def test_an_upstream_echoing_the_key_leaks_it_into_no_message_or_log(
+    mode: Echo, caplog: pytest.LogCaptureFixture
+) -> None:
+    key = hashlib.md5(mode.encode()).hexdigest()  # 32 characters, like a FRED key
+    caplog.set_level(logging.DEBUG)
+    with EchoServer(mode) as srv:
+        urls = SourceUrls(
+            fred_api=srv.url + "/fred", retries=1, backoff_factor=0.0, read_timeout=2.0
+        )
+        with pytest.raises(SourceError) as err:
+            parse(fetch_fred_api("spx", make_session(urls), urls, key))
+    assert any(f"api_key={key}" in seen for seen in srv.seen)  # the echo did carry it
+    exc = err.value
+    text = "".join(traceback.format_exception(exc)) + repr(exc) + repr(exc.args)
+    assert key not in text
+    assert "spx from fred_api" in str(exc)
+    if mode is Echo.JSON_SHORT:
+        assert isinstance(exc, SourceParseError) and "truncated" in str(exc)
+    else:  # the echoed request is quoted in the message, with its key masked
+        assert "api_key=***" in str(exc), str(exc)
+    if mode is Echo.HTML_200:
+        assert "HTML" in str(exc) and "Blocked: series_id=SP500&api_key=***" in str(exc)
+    # urllib3 logged each request line, query included: only its redacted form got through
+    assert any("api_key=***" in r.getMessage() for r in caplog.records)
+    if mode is Echo.STATUS_500:  # retried once, then refused
+        assert len(srv.seen) == 2 and isinstance(exc, SourceFetchError)
+    for record in caplog.records:
+        assert key not in caplog.handler.format(record)
+
+
+def test_a_source_error_is_redacted_whoever_builds_it() -> None:
+    url = f"https://x.test/obs?series_id=DFF&api_key={SECRET}"
+    for exc in (SourceError(f"failed {url}"), SourceParseError("a", f"b {url}")):
+        assert SECRET not in str(exc) and SECRET not in repr(exc)
+        assert "api_key=***" in str(exc)
+        again = pickle.loads(pickle.dumps(exc))  # how Prefect ships a failure between processes
+        assert type(again) is type(exc) and again.args == exc.args
+
+
+def test_snippet_redacts_before_cutting() -> None:
+    register_secret(SECRET)
+    body = ("x" * 70 + SECRET).encode()  # the key straddles the 80-character cut
+    out = snippet(body)
+    assert SECRET[:10] not in out and out == repr("x" * 70 + "***")
+
+
+def test_prefect_loggers_and_their_handlers_get_the_filter() -> None:
+    import prefect.main  # noqa: F401  (what `from prefect import flow` does: sets up logging)
+
+    install_log_redaction()
+    install_log_redaction()  # idempotent
+    assert logging.getLogger("prefect.task_runs").handlers  # Prefect's API handler is there
+    url = f"https://x.test/obs?api_key={SECRET}"
+    for name in PREFECT_LOGGERS:
+        logger = logging.getLogger(name)
+        assert sum(isinstance(f, RedactSecrets) for f in logger.filters) == 1, name
+        for handler in logger.handlers:
+            assert sum(isinstance(f, RedactSecrets) for f in handler.filters) == 1, handler
+        seen: list[logging.LogRecord] = []
+        capture = logging.Handler()
+        capture.emit = seen.append  # type: ignore[method-assign]
+        logger.addHandler(capture)
+        try:
+            try:
+                raise SourceFetchError(f"boom {url}") from ValueError(url)
+            except SourceFetchError:
+                with warnings.catch_warnings():  # the API handler: "no flow run id" outside a run
+                    warnings.simplefilter("ignore", UserWarning)
+                    logger.error("task failed for %s", url, exc_info=True)
+        finally:
+            logger.removeHandler(capture)
+        (record,) = seen
+        rendered = logging.Formatter().format(record)
+        assert SECRET not in rendered and "api_key=***" in rendered
+        assert "ValueError" in rendered  # the chained cause survives, redacted

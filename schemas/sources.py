@@ -409,6 +409,28 @@ def _detail(
     return f"{sid} {day}: failed {check}"
 
 
+def _quarantine(
+    df: pd.DataFrame,
+    failed: dict[int, list[str]],
+    model: type[ObservationRows],
+    source: str,
+    series_id: str,
+    as_of: pd.Timestamp | None,
+) -> pd.DataFrame:
+    """One quarantine row per failed row: the first failed check names it, all are detailed."""
+    records = []
+    if failed:
+        seq = sequence_checks(df, model)
+        for idx in sorted(failed):
+            checks = sorted(
+                set(failed[idx]), key=lambda c: CHECK_ORDER.index(c) if c in CHECK_ORDER else 99
+            )
+            row = df.loc[idx]
+            detail = "; ".join(_detail(c, row, seq.loc[idx], model, as_of) for c in checks)
+            records.append((source, series_id, str(row["raw"]), checks[0], detail))
+    return pd.DataFrame(records, columns=QUARANTINE_COLUMNS)
+
+
 def validate(
     rows: pd.DataFrame, source: str, series_id: str, as_of: pd.Timestamp | None = None
 ) -> ValidationResult:
@@ -477,17 +499,7 @@ def validate(
     obs["source"] = source
     obs = obs[OBSERVATION_COLUMNS].reset_index(drop=True)
 
-    records = []
-    if len(bad_idx):
-        seq = sequence_checks(df, model)
-        for idx in bad_idx:
-            checks = sorted(
-                set(failed[idx]), key=lambda c: CHECK_ORDER.index(c) if c in CHECK_ORDER else 99
-            )
-            row = df.loc[idx]
-            detail = "; ".join(_detail(c, row, seq.loc[idx], model, as_of) for c in checks)
-            records.append((source, series_id, str(row["raw"]), checks[0], detail))
-    quarantine = pd.DataFrame(records, columns=QUARANTINE_COLUMNS)
+    quarantine = _quarantine(df, failed, model, source, series_id, as_of)
     return ValidationResult(
         observations=obs,
         quarantine=quarantine,

@@ -20,7 +20,9 @@ from tasks.market.pricing import black76, bsm, rate_from_tbill
 from tasks.market.surface import VolTerm, model_vol, vix_future
 from tasks.sizing import SizingInputs, hedge_units, size_portfolio
 
-CHAIN_FIXTURE = FIXTURES / "chain" / "cboe_spx_options_chain_2025-01-06_trimmed.csv"
+CHAIN_FIXTURE = (
+    FIXTURES / "chain" / "cboe_spx_options_chain_2025-01-06_trimmed.csv"
+)
 
 # Closes of 2026-07-22 (CBOE indices, FRED DTB3); VIX6M not fresh
 AS_OF = pd.Timestamp("2026-07-22")

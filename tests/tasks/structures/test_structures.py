@@ -30,7 +30,9 @@ from tasks.structures import (
     widen_short_delta,
 )
 
-FIXTURE = FIXTURES / "chain" / "cboe_spx_options_chain_2025-01-06_trimmed.csv"
+FIXTURE = (
+    FIXTURES / "chain" / "cboe_spx_options_chain_2025-01-06_trimmed.csv"
+)
 
 # Market of 2025-01-06 (CBOE index closes, FRED DTB3): see tests/test_surface.py.
 TERM = VolTerm(14.20, 16.04, 18.03, 19.65)

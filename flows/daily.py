@@ -70,7 +70,9 @@ def ingest(
         fetches += [f for f in steps.read_snapshot(snap) if f.series_id == "fomc"]
     else:
         raise ValueError(f"source must be 'snapshot' or 'live', not {source!r}")
-    futures = [steps.ingest_source.submit(f, params.release_lags) for f in fetches]
+    futures = [
+        steps.ingest_source.submit(f, params.release_lags, limits=params.ingest) for f in fetches
+    ]
     return [f.result() for f in futures]
 
 

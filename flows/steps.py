@@ -11,13 +11,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 from prefect.logging import get_run_logger
 
-from schemas.config import Params, Portfolio, ReleaseLags, SignalParams, SourceUrls
+from schemas.config import (
+    IngestLimits,
+    Params,
+    Portfolio,
+    ReleaseLags,
+    SignalParams,
+    SourceUrls,
+)
 from schemas.sources import SchemaLevelError, validate
 from tasks import ingest as sources
 from tasks.history import LadderHistory, model_ladder, vix_future_series
@@ -38,6 +46,7 @@ from tasks.sizing import SizingInputs, SizingResult, size_portfolio
 from warehouse import db
 
 DAILY_MARKET_SERIES = ("spx", "vix", "vix3m")
+NEW_YORK = ZoneInfo("America/New_York")
 
 
 @dataclass
@@ -77,34 +86,74 @@ def fred_api_key() -> str | None:
 @task(name="fetch-live", cache_policy=NO_CACHE)
 def fetch_live(series_id: str, urls: SourceUrls) -> sources.FetchResult:
     """Fetch one series from its default live source (retries happen in the HTTP session)."""
+    sources.install_log_redaction()  # Prefect's handlers exist by now: filter them too
     session = sources.shared_session(urls)  # one session (one connection pool) per run's settings
     return sources.fetch_live(
         series_id, session, urls, api_key=fred_api_key(), vintages=urls.fred_vintages
     )
 
 
+def run_session_day(as_of: pd.Timestamp | None) -> pd.Timestamp:
+    """The day no row may postdate: ``as_of``, or the machine's New York date when none."""
+    if as_of is not None:
+        return pd.Timestamp(as_of).normalize()
+    return pd.Timestamp(datetime.now(NEW_YORK).date())
+
+
+def _redacted(quarantine: pd.DataFrame) -> pd.DataFrame:
+    """Quarantined rows as stored: raw lines and details are fetched text, so redact them."""
+    if quarantine.empty:
+        return quarantine
+    out = quarantine.copy()
+    for col in ("raw", "detail"):
+        out[col] = out[col].astype(str).map(sources.redact)
+    return out
+
+
 @task(name="validate-source", cache_policy=NO_CACHE)
-def ingest_source(fetch: sources.FetchResult, lags: ReleaseLags) -> IngestedSource:
-    """Parse → point-in-time stamp → validate one source. Unparseable input fails the task."""
+def ingest_source(
+    fetch: sources.FetchResult,
+    lags: ReleaseLags,
+    as_of: pd.Timestamp | None = None,
+    limits: IngestLimits | None = None,
+) -> IngestedSource:
+    """Parse → point-in-time stamp → validate one source. Unparseable input fails the task.
+
+    Rows that cannot exist yet on ``as_of`` (default: today in New York) are quarantined
+    as ``future_date``. The source fails as a whole (:class:`~tasks.ingest.SourceError`,
+    message redacted) when it cannot be parsed, is truncated, or has more rows rejected
+    than ``limits`` allow (``Params.ingest``) — checked once on the unparseable rows
+    before validation, so a flood of junk is not validated at all, and once after.
+    """
+    sources.install_log_redaction()
     logger = get_run_logger()
+    limits = limits if limits is not None else IngestLimits()
+    where = f"{fetch.series_id} from {fetch.source} {fetch.url}"
     rows = sources.parse(fetch)
+    sources.check_rejections(
+        len(rows), sources.malformed_rows(rows), where, limits, "unparseable date or value"
+    )
     rows = sources.assign_available_at(rows, fetch.series_id, lags)
     try:
-        result = validate(rows, fetch.source, fetch.series_id)
+        result = validate(rows, fetch.source, fetch.series_id, as_of=run_session_day(as_of))
     except SchemaLevelError as exc:
-        raise SchemaLevelError(f"{fetch.series_id} from {fetch.url}: {exc}") from exc
+        raise SchemaLevelError(
+            sources.redact(f"{fetch.series_id} from {fetch.url}: {exc}")
+        ) from exc
+    checks = ", ".join(sorted(set(result.quarantine["check_name"])))
+    sources.check_rejections(result.rows_parsed, result.rows_quarantined, where, limits, checks)
     if result.rows_quarantined:
         logger.warning(
             "%s: quarantined %d of %d rows (%s)",
             fetch.series_id,
             result.rows_quarantined,
             result.rows_parsed,
-            ", ".join(sorted(set(result.quarantine["check_name"]))),
+            checks,
         )
     return IngestedSource(
         fetch=fetch,
         observations=result.observations,
-        quarantine=result.quarantine,
+        quarantine=_redacted(result.quarantine),
         rows_parsed=result.rows_parsed,
         rows_accepted=result.rows_accepted,
         rows_quarantined=result.rows_quarantined,

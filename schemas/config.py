@@ -36,6 +36,22 @@ class ReleaseLags(_Strict):
     # NYSE sessions (not calendar days) the 3-month T-bill print is carried forward in the
     # market frame: over its next-session publication lag and the odd missing print
     rate_carry_sessions: int = 5
+    # DTWEXBGS: daily values the Fed's H.10 publishes weekly; an upper bound on the delay
+    weekly_publication_days: int = 7
+
+
+class IngestLimits(_Strict):
+    """When a fetched source as a whole is refused (issue 12, items 4 and 5).
+
+    A fetch fails when more than ``max_quarantined_fraction`` of its rows, or more than
+    ``max_quarantined_rows`` rows, are quarantined: a flood of junk must never complete a
+    run nor bloat the warehouse. A daily source is stale when its newest row is more than
+    ``stale_sessions`` sessions older than the newest of its peers.
+    """
+
+    max_quarantined_fraction: float = Field(0.01, ge=0.0, le=1.0)
+    max_quarantined_rows: int = Field(100, ge=0)
+    stale_sessions: int = Field(5, ge=0)
 
 
 class MaxAge(_Strict):
@@ -240,12 +256,13 @@ class Params(_Strict):
     risk: RiskParams = RiskParams()
     sizing: SizingParams = SizingParams()
     history: HistoryParams = HistoryParams()
+    ingest: IngestLimits = IngestLimits()
 
 
 Profile = Literal["steward", "promoter"]
 
 # parameter groups the daily run computes once for all portfolios (so not overridable per one)
-RUN_WIDE_GROUPS = ("release_lags", "signals", "history")
+RUN_WIDE_GROUPS = ("release_lags", "signals", "history", "ingest")
 RUN_WIDE_RISK_KEYS = ("beta_window", "beta_min_obs_floor", "beta_min_obs_divisor")
 
 # Profile presets: only what differs from the steward defaults above.

@@ -11,9 +11,14 @@ column, a wrong dtype: failure cases whose index is None) raise
 Checks (names as they appear in ``quarantine.check_name``):
 
 - ``date_parseable`` — the date parsed (not NaT).
+- ``future_date`` — the row cannot exist yet on the run's session ``as_of`` (passed to
+  :func:`validate`; the flow uses the machine's New York date when none is given): a
+  daily row dated after it, a monthly or quarterly row whose period has not ended by
+  it, an ALFRED vintage after it. The FOMC calendar is exempt: it lists scheduled
+  meetings ahead by design.
 - ``value_finite`` — the value is a finite number, unless it is the provider's missing
   marker (``value_missing``), which is recorded as a missing observation, not an error.
-- ``value_in_bounds`` — plausibility bounds of the family.
+- ``value_in_bounds`` — plausibility bounds of the series (``schemas/series.py``).
 - ``available_at_known`` — the observation could be placed on the session calendar.
 - ``unique_dates`` — a repeated date: the first valid occurrence is kept.
 - ``monotonic_dates`` — a date earlier than a previously accepted one.
@@ -29,9 +34,12 @@ Note on VVIX: CBOE's VVIX file holds genuine bad prints in 2006 (15.71 … 37.93
 March, 36.14 on 2006-11-13, against a true level of 60–90). Measured: the SPEC's generic
 checks do **not** catch them — 15.71/71.73 = 0.219 is inside the [0.2, 5] day-ratio band
 and every later print is within the band of its predecessor. VVIX therefore gets a
-tighter plausibility floor, :data:`VVIX_FLOOR` = 40 (VVIX has never closed below ~57
-outside those six rows in 2006–2026), which quarantines exactly those six rows. Its
-ceiling is raised to :data:`VVIX_CEILING` = 400: the genuine 2020-03-16 close is 207.59.
+tighter plausibility floor, ``schemas.series.VVIX_FLOOR`` = 40 (VVIX has never closed
+below ~57 outside those six rows in 2006–2026), which quarantines exactly those six rows.
+Its ceiling is raised to ``VVIX_CEILING`` = 400: the genuine 2020-03-16 close is 207.59.
+
+Bounds and jump rules are the series registry's (``schemas/series.py``); the models
+below are one per validation family and take their parameters from it.
 """
 
 from __future__ import annotations
@@ -43,17 +51,33 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.typing import Series
 
+from schemas.series import (
+    FOMC_VALUES,
+    LEVEL_BOUNDS,
+    RATE_BOUNDS,
+    SERIES,
+    SPX_BOUNDS,
+    VIX_BOUNDS,
+    VVIX_BOUNDS,
+    Availability,
+    Bounds,
+    Frequency,
+    SeriesSpec,
+    period_end,
+)
+
 OBSERVATION_COLUMNS = ["series_id", "date", "value", "available_at", "source"]
 QUARANTINE_COLUMNS = ["source", "series_id", "raw", "check_name", "detail"]
 
 SPX_MAX_ABS_RETURN = 0.25
 VIX_RATIO_LOW, VIX_RATIO_HIGH = 0.2, 5.0
-VVIX_FLOOR = 40.0
-VVIX_CEILING = 400.0
+# a boolean column validate() adds: the row cannot exist yet on the run's session
+FUTURE_COLUMN = "after_as_of"
 
 # order of precedence when one row fails several checks: the first names the row
 CHECK_ORDER = [
     "date_parseable",
+    "future_date",
     "value_finite",
     "value_in_bounds",
     "available_at_known",
@@ -75,8 +99,11 @@ def _locally_valid(df: pd.DataFrame, model: type[ObservationRows]) -> np.ndarray
     value = df["value"].to_numpy(dtype="float64")
     missing = df["value_missing"].to_numpy(dtype=bool)
     finite = np.isfinite(value)
+    # a future row must not become the reference of the order and jump checks
+    present = ~df[FUTURE_COLUMN].to_numpy(dtype=bool) if FUTURE_COLUMN in df else True
     return (
         df["date"].notna().to_numpy()
+        & present
         & (missing | finite)
         & (~finite | model.in_bounds(value))
         & df["available_at"].notna().to_numpy()
@@ -165,9 +192,8 @@ class ObservationRows(pa.DataFrameModel):
     """Checks shared by every family; subclasses set bounds and the jump rule.
 
     Family parameters are un-annotated underscore attributes (pandera would read any other
-    class attribute as a column): ``_lower``/``_upper`` bounds, ``_lower_open``/
-    ``_upper_open`` whether the bound itself is excluded, ``_jump`` the jump rule
-    (``'return'``, ``'ratio'`` or None), ``_allowed`` a finite set of allowed values.
+    class attribute as a column): ``_bounds`` the registry's :class:`~schemas.series.Bounds`
+    and ``_jump`` the jump rule (``'return'``, ``'ratio'`` or None).
     """
 
     series_id: Series[str]
@@ -181,30 +207,17 @@ class ObservationRows(pa.DataFrameModel):
         strict = False  # realtime_start may ride along
         coerce = False  # a wrong dtype is a schema-level failure, never a silent cast
 
-    _lower = -np.inf
-    _upper = np.inf
-    _lower_open = False
-    _upper_open = False
+    _bounds = Bounds()
     _jump = None
-    _allowed = None
 
     # ---- family parameters as plain Python (used by the checks and by the details)
     @classmethod
     def in_bounds(cls, value: np.ndarray) -> np.ndarray:
-        v = np.asarray(value, dtype="float64")
-        if cls._allowed is not None:
-            return np.isin(v, cls._allowed)
-        lo = v > cls._lower if cls._lower_open else v >= cls._lower
-        hi = v < cls._upper if cls._upper_open else v <= cls._upper
-        return lo & hi
+        return cls._bounds.contains(value)
 
     @classmethod
     def bounds_text(cls) -> str:
-        if cls._allowed is not None:
-            return "{" + ", ".join(f"{a:g}" for a in cls._allowed) + "}"
-        left = "(" if cls._lower_open else "["
-        right = ")" if cls._upper_open else "]"
-        return f"{left}{cls._lower:g}, {cls._upper:g}{right}"
+        return cls._bounds.text()
 
     @classmethod
     def jump_rule(cls) -> str | None:
@@ -214,6 +227,12 @@ class ObservationRows(pa.DataFrameModel):
     @pa.dataframe_check
     def date_parseable(cls, df: pd.DataFrame) -> Series[bool]:
         return df["date"].notna()
+
+    @pa.dataframe_check
+    def future_date(cls, df: pd.DataFrame) -> Series[bool]:
+        if FUTURE_COLUMN not in df:  # validate() without an as_of: nothing to compare with
+            return pd.Series(True, index=df.index)
+        return ~df[FUTURE_COLUMN].astype(bool)
 
     @pa.dataframe_check
     def value_finite(cls, df: pd.DataFrame) -> Series[bool]:
@@ -245,14 +264,14 @@ class ObservationRows(pa.DataFrameModel):
 class SpxRows(ObservationRows):
     """S&P 500 closes: (0, 1e6), |daily return| < 25 %."""
 
-    _lower, _upper, _lower_open, _upper_open = 0.0, 1e6, True, True
+    _bounds = SPX_BOUNDS
     _jump = "return"
 
 
 class VixFamilyRows(ObservationRows):
     """VIX, VIX3M, VIX9D, VIX6M closes: [1, 200], day ratio in [0.2, 5]."""
 
-    _lower, _upper = 1.0, 200.0
+    _bounds = VIX_BOUNDS
     _jump = "ratio"
 
 
@@ -263,44 +282,64 @@ class VvixRows(VixFamilyRows):
     close of 207.59 on 2020-03-16 would fail 200. The floor is explained in the module note.
     """
 
-    _lower, _upper = VVIX_FLOOR, VVIX_CEILING
+    _bounds = VVIX_BOUNDS
 
 
 class RateRows(ObservationRows):
     """Rates in percent (DTB3, DFF): [-5, 30]. No jump rule (rates move in steps)."""
 
-    _lower, _upper = -5.0, 30.0
+    _bounds = RATE_BOUNDS
 
 
 class LevelRows(ObservationRows):
     """Price indices and levels (CPI, PPI, GDP, dollar indices): strictly positive."""
 
-    _lower, _lower_open = 0.0, True
+    _bounds = LEVEL_BOUNDS
 
 
 class FomcRows(ObservationRows):
     """FOMC decision dates: value 1.0 (scheduled) or 0.0 (unscheduled)."""
 
-    _allowed = (0.0, 1.0)
+    _bounds = FOMC_VALUES
 
 
-SERIES_MODELS: dict[str, type[ObservationRows]] = {
+FAMILY_MODELS: dict[str, type[ObservationRows]] = {
     "spx": SpxRows,
     "vix": VixFamilyRows,
-    "vix3m": VixFamilyRows,
-    "vix9d": VixFamilyRows,
-    "vix6m": VixFamilyRows,
     "vvix": VvixRows,
-    "tbill_3m": RateRows,
-    "fed_funds": RateRows,
-    "cpi": LevelRows,
-    "ppi": LevelRows,
-    "ppi_all": LevelRows,
-    "gdp_real": LevelRows,
-    "usd": LevelRows,
-    "usd_real": LevelRows,
+    "rate": RateRows,
+    "level": LevelRows,
     "fomc": FomcRows,
 }
+
+
+def _model_of(s: SeriesSpec) -> type[ObservationRows]:
+    """The family model of a registry record; it must carry the record's bounds and jump."""
+    model = FAMILY_MODELS[s.family]
+    if model._bounds != s.bounds or model.jump_rule() != s.jump:
+        raise ValueError(f"series {s.series_id!r}: its registry record disagrees with {model}")
+    return model
+
+
+SERIES_MODELS: dict[str, type[ObservationRows]] = {sid: _model_of(s) for sid, s in SERIES.items()}
+
+
+def future_rows(df: pd.DataFrame, s: SeriesSpec, as_of: pd.Timestamp) -> np.ndarray:
+    """Rows that cannot exist yet on the session ``as_of`` (the ``future_date`` check).
+
+    A daily row dated after ``as_of``; a monthly or quarterly row whose period ends on or
+    after ``as_of`` (a period's figure is published after it ends, never on its last day);
+    an ALFRED vintage (``realtime_start``) after ``as_of``. FOMC meetings are scheduled
+    ahead, so the calendar is never future. NaT dates are not future (``date_parseable``).
+    """
+    if s.availability is Availability.FOMC_SCHEDULE:
+        return np.zeros(len(df), dtype=bool)
+    day = pd.Timestamp(as_of).normalize()
+    end = period_end(df["date"], s.frequency)
+    future = (end > day) if s.frequency is Frequency.DAILY else (end >= day)
+    if "realtime_start" in df.columns:
+        future = future | (pd.to_datetime(df["realtime_start"]) > day)
+    return future.fillna(False).to_numpy(dtype=bool)
 
 
 # --------------------------------------------------------------------------- validate
@@ -317,12 +356,35 @@ class ValidationResult:
     rows_quarantined: int
 
 
-def _detail(check: str, row: pd.Series, seq: pd.Series, model: type[ObservationRows]) -> str:
+def _future_detail(row: pd.Series, s: SeriesSpec, as_of: pd.Timestamp | None) -> str:
+    day = pd.Timestamp(row["date"])
+    when = pd.Timestamp(as_of).date() if as_of is not None else "?"
+    rt = row.get("realtime_start")
+    if rt is not None and pd.notna(rt) and pd.Timestamp(rt) > pd.Timestamp(as_of):
+        return f"{s.series_id} {day.date()}: vintage {pd.Timestamp(rt).date()} is after {when}"
+    if s.frequency is Frequency.DAILY:
+        return f"{s.series_id} {day.date()}: dated after the run's session {when}"
+    end = period_end(pd.Series([day]), s.frequency).iloc[0].date()
+    return (
+        f"{s.series_id} {day.date()}: its {s.frequency} period ends {end}, "
+        f"so it cannot have been published by {when}"
+    )
+
+
+def _detail(
+    check: str,
+    row: pd.Series,
+    seq: pd.Series,
+    model: type[ObservationRows],
+    as_of: pd.Timestamp | None = None,
+) -> str:
     sid, raw = row["series_id"], row["raw"]
     day = row["date"].date() if pd.notna(row["date"]) else None
     value = row["value"]
     if check == "date_parseable":
         return f"{sid}: unparseable date in {raw!r}"
+    if check == "future_date":
+        return _future_detail(row, SERIES[sid], as_of)
     if check == "value_finite":
         return f"{sid} {day}: value is not a finite number in {raw!r}"
     if check == "value_in_bounds":
@@ -347,7 +409,31 @@ def _detail(check: str, row: pd.Series, seq: pd.Series, model: type[ObservationR
     return f"{sid} {day}: failed {check}"
 
 
-def validate(rows: pd.DataFrame, source: str, series_id: str) -> ValidationResult:
+def _quarantine(
+    df: pd.DataFrame,
+    failed: dict[int, list[str]],
+    model: type[ObservationRows],
+    source: str,
+    series_id: str,
+    as_of: pd.Timestamp | None,
+) -> pd.DataFrame:
+    """One quarantine row per failed row: the first failed check names it, all are detailed."""
+    records = []
+    if failed:
+        seq = sequence_checks(df, model)
+        for idx in sorted(failed):
+            checks = sorted(
+                set(failed[idx]), key=lambda c: CHECK_ORDER.index(c) if c in CHECK_ORDER else 99
+            )
+            row = df.loc[idx]
+            detail = "; ".join(_detail(c, row, seq.loc[idx], model, as_of) for c in checks)
+            records.append((source, series_id, str(row["raw"]), checks[0], detail))
+    return pd.DataFrame(records, columns=QUARANTINE_COLUMNS)
+
+
+def validate(
+    rows: pd.DataFrame, source: str, series_id: str, as_of: pd.Timestamp | None = None
+) -> ValidationResult:
     """Validate a rows frame of one series; split it into observations and quarantine.
 
     Parameters
@@ -358,6 +444,10 @@ def validate(rows: pd.DataFrame, source: str, series_id: str) -> ValidationResul
         Source label written to both outputs (``'cboe'``, ``'snapshot'``, ...).
     series_id : str
         Canonical series id; selects the family model.
+    as_of : Timestamp, optional
+        The run's own session: rows that cannot exist yet on it fail ``future_date``
+        (:func:`future_rows`). None skips that check (a pure function has no clock:
+        the flow passes the machine's New York date when the run has no ``as_of``).
 
     Returns
     -------
@@ -378,6 +468,9 @@ def validate(rows: pd.DataFrame, source: str, series_id: str) -> ValidationResul
     if "series_id" in df.columns and not (df["series_id"] == series_id).all():
         others = sorted(set(df["series_id"].astype(str)) - {series_id})
         raise SchemaLevelError(f"{series_id} from {source}: rows of other series {others}")
+
+    if as_of is not None:
+        df[FUTURE_COLUMN] = future_rows(df, SERIES[series_id], as_of)
 
     failed: dict[int, list[str]] = {}
     try:
@@ -406,17 +499,7 @@ def validate(rows: pd.DataFrame, source: str, series_id: str) -> ValidationResul
     obs["source"] = source
     obs = obs[OBSERVATION_COLUMNS].reset_index(drop=True)
 
-    records = []
-    if len(bad_idx):
-        seq = sequence_checks(df, model)
-        for idx in bad_idx:
-            checks = sorted(
-                set(failed[idx]), key=lambda c: CHECK_ORDER.index(c) if c in CHECK_ORDER else 99
-            )
-            row = df.loc[idx]
-            detail = "; ".join(_detail(c, row, seq.loc[idx], model) for c in checks)
-            records.append((source, series_id, str(row["raw"]), checks[0], detail))
-    quarantine = pd.DataFrame(records, columns=QUARANTINE_COLUMNS)
+    quarantine = _quarantine(df, failed, model, source, series_id, as_of)
     return ValidationResult(
         observations=obs,
         quarantine=quarantine,

@@ -276,3 +276,70 @@ def test_every_row_lands_in_exactly_one_output(edits) -> None:
     assert not np.isnan(v).any()  # CBOE has no missing marker: an empty close is malformed
     assert np.all((v >= 1) & (v <= 200))
     assert np.all((v[1:] / v[:-1] >= 0.2) & (v[1:] / v[:-1] <= 5))
+
+
+# --------------------------------------------------------------------------- future_date
+
+
+def test_market_rows_after_the_session_are_quarantined_as_future() -> None:
+    # the audit's case: a 2027-06-01 row inside the calendar's horizon, before later rows
+    lines = _vix_lines()
+    future = "06/01/2027,17.0,17.5,16.9,17.2"
+    text = "\n".join([*lines[:100], future, *lines[100:]]) + "\n"
+    rows = assign_available_at(parse_cboe_index(text.encode(), "vix"), "vix", LAGS)
+    assert rows.loc[rows["raw"] == future, "available_at"].notna().all()  # on the calendar
+    res = validate(rows, "cboe", "vix", as_of=pd.Timestamp("2026-07-22"))
+    _assert_partition(rows, res)
+    assert res.quarantine["raw"].tolist() == [future]
+    (q,) = res.quarantine.itertuples()
+    assert q.check_name == "future_date"
+    assert q.detail == "vix 2027-06-01: dated after the run's session 2026-07-22"
+    # the future row was never the reference of the order check: every real row loads
+    assert res.rows_accepted == 300
+    # without the cut-off the row was accepted, and every later row was "out of order"
+    old = validate(rows, "cboe", "vix")
+    assert future not in set(old.quarantine["raw"])
+    assert set(old.quarantine["check_name"]) == {"monotonic_dates"}
+
+
+def test_the_session_itself_is_not_future_and_a_backfill_cuts_at_its_as_of() -> None:
+    rows = assign_available_at(
+        parse_cboe_index("\n".join(_vix_lines()).encode(), "vix"), "vix", LAGS
+    )
+    last = rows["date"].max()
+    assert validate(rows, "cboe", "vix", as_of=last).rows_quarantined == 0
+    earlier = rows["date"].iloc[-3]
+    res = validate(rows, "cboe", "vix", as_of=earlier)
+    assert res.rows_quarantined == 2 and set(res.quarantine["check_name"]) == {"future_date"}
+    assert res.observations["date"].max() == earlier
+
+
+def test_macro_periods_that_cannot_have_been_published_are_future() -> None:
+    cpi = "date,value\n2026-09-01,330.1\n2026-10-01,330.9\n2026-11-01,331.4\n"
+    rows, _ = _run(parse_fred_graph, cpi, "cpi")
+    # on 2026-11-30 November has not ended; October has (published or not, it can exist)
+    res = validate(rows, "fred_graph", "cpi", as_of=pd.Timestamp("2026-11-30"))
+    assert res.quarantine["raw"].tolist() == ["2026-11-01,331.4"]
+    assert res.quarantine["detail"].item() == (
+        "cpi 2026-11-01: its monthly period ends 2026-11-30, so it cannot have been "
+        "published by 2026-11-30"
+    )
+    gdp = "date,value\n2026-04-01,24100.0\n2026-07-01,24200.0\n"
+    rows, _ = _run(parse_fred_graph, gdp, "gdp_real")
+    res = validate(rows, "fred_graph", "gdp_real", as_of=pd.Timestamp("2026-09-15"))
+    assert res.quarantine["raw"].tolist() == ["2026-07-01,24200.0"]  # Q3 ends 2026-09-30
+
+
+def test_fomc_schedule_is_never_future_but_a_future_vintage_is() -> None:
+    text = (FIX / "fomc_calendar.csv").read_text()
+    rows, _ = _run(parse_fomc_calendar, text, "fomc", "calendar")
+    assert (
+        validate(rows, "calendar", "fomc", as_of=pd.Timestamp("2001-01-02")).rows_quarantined == 0
+    )
+    vint = assign_available_at(
+        parse_fred_api((FIX / "fred_api_CPIAUCSL_vintages.json").read_bytes(), "cpi"), "cpi", LAGS
+    )
+    cut = vint["realtime_start"].sort_values().iloc[-1]
+    res = validate(vint, "fred_api", "cpi", as_of=cut - pd.Timedelta(days=1))
+    assert res.rows_quarantined == (vint["realtime_start"] == cut).sum() > 0
+    assert res.quarantine["detail"].str.contains("vintage").all()

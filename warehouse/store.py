@@ -124,9 +124,7 @@ class Warehouse:
         with self.read() as con:
             return db.read_observations(con, as_of=as_of, series_ids=series_ids)
 
-    def latest_complete_session(
-        self, series: Sequence[str] = DAILY_MARKET_SERIES
-    ) -> pd.Timestamp:
+    def latest_complete_session(self, series: Sequence[str] = DAILY_MARKET_SERIES) -> pd.Timestamp:
         """The latest date on which every one of ``series`` has a (non-missing) close."""
         marks = ", ".join("?" for _ in series)
         day = self._scalar(
@@ -139,7 +137,8 @@ class Warehouse:
             [*series, len(series)],
         )
         if day is None:
-            names = ", ".join(s.upper() for s in series)
+            upper = [s.upper() for s in series]
+            names = " and ".join([", ".join(upper[:-1]), upper[-1]] if len(upper) > 1 else upper)
             raise ValueError(f"the warehouse holds no session with {names} closes")
         return pd.Timestamp(day)
 

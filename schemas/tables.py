@@ -25,10 +25,11 @@ POSITION_KINDS: tuple[str, ...] = ("condor", "hedge")
 PUT_CALL: tuple[str, ...] = ("P", "C")
 #: ``daily_sizing.pricing_source`` / ``sizing_positions.pricing_source``
 PRICING_SOURCES: tuple[str, ...] = ("chain", "model")
-#: ``signal_states.state``: the values of ``tasks.conventions.SignalState``
+#: ``signal_states.state``: the values of ``tasks.conventions.SignalState``, and the MACD
+#: crossings ``tasks.signals`` emits as literals (not yet members of that enum)
 SIGNAL_STATES: tuple[str, ...] = (
     "stale", "insufficient_history", "overbought", "oversold", "neutral", "bullish",
-    "bearish", "calm", "normal", "stressed", "crisis", "contango", "flat", "backwardation",
+    "bearish", "bullish_cross", "bearish_cross", "calm", "normal", "stressed", "crisis", "contango", "flat", "backwardation",
     "strong", "weak", "hot", "cool", "inline", "shock", "expansion", "contraction", "event",
     "clear", "risk_on", "risk_off",
 )  # fmt: skip

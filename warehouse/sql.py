@@ -74,7 +74,7 @@ def check_statement(sql: str) -> None:
         name = kind.name.removesuffix("_STATEMENT")
         name = "INSTALL/LOAD" if name == "LOAD" else name  # DuckDB parses INSTALL as LOAD
         raise QueryRefused(
-            f"only queries (SELECT, WITH, DESCRIBE, SHOW, EXPLAIN) are allowed, not {name}"
+            f"read-only: only a query (SELECT, WITH, DESCRIBE, SHOW, EXPLAIN) may run, not {name}"
         )
 
 

@@ -28,7 +28,7 @@ import re
 import shutil
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import IO
@@ -291,6 +291,7 @@ class StaleCopy:
     run_id: str
     pid: int | None
     files: tuple[Path, ...]
+    flow: str = "unknown"
 
 
 class RunWorkspace:
@@ -321,6 +322,7 @@ class RunWorkspace:
         self.lock_path = self.db_path.with_name(f".{self.db_path.name}.lock")
         self.warehouse = Warehouse(self.work_path)
         self.crashed: list[StaleCopy] = []
+        self._previous_holder: dict[str, object] = {}
         self._lock_file: IO[str] | None = None
         self.published = False
 
@@ -328,7 +330,7 @@ class RunWorkspace:
         self.db_path.parent.mkdir(parents=True, exist_ok=True)
         self._lock()
         try:
-            self.crashed = remove_stale_copies(self.db_path)
+            self.crashed = _dead_runs(remove_stale_copies(self.db_path), self._previous_holder)
             if self.db_path.exists():
                 shutil.copyfile(self.db_path, self.work_path)
             self.warehouse.migrate()
@@ -345,6 +347,8 @@ class RunWorkspace:
         except BlockingIOError as exc:
             fh.close()
             raise WarehouseBusy(f"another condorcap run holds {self.lock_path}") from exc
+        fh.seek(0)
+        self._previous_holder = _read_note(fh.read())  # non-empty only if its holder died
         note = {"pid": os.getpid(), "run_id": self.run_id, "flow": self.flow}
         fh.seek(0)
         fh.truncate()
@@ -381,10 +385,11 @@ class RunWorkspace:
         self.publish()
 
     def _record_crashed(self, crashed: Sequence[StaleCopy]) -> None:
+        """Log each dead run's copy as a ``crashed`` run."""
         for c in crashed:
             self.warehouse.record_run(
-                c.run_id, "unknown", None, _started_at(c.run_id), "crashed", 0,
-                f"working copy of a dead run (pid {c.pid}) removed by run {self.run_id}",
+                c.run_id, c.flow, None, _started_at(c.run_id), "crashed", 0,
+                f"killed mid-run (pid {c.pid}): its working copy was removed by run {self.run_id}",
             )  # fmt: skip
 
     def _cleanup(self) -> None:
@@ -448,6 +453,22 @@ def stale_copies(db_path: Path) -> list[StaleCopy]:
     ]
 
 
+def _dead_runs(removed: list[StaleCopy], note: dict[str, object]) -> list[StaleCopy]:
+    """The removed copies, plus the lock note's run if it died before making one.
+
+    A note is left in the lock file only by a holder that never released it (a clean
+    exit empties it), so its run is dead too; it names that run's flow.
+    """
+    run_id, pid = note.get("run_id"), note.get("pid")
+    if not isinstance(run_id, str) or not isinstance(pid, int) or _alive(pid):
+        return removed
+    flow = str(note.get("flow") or "unknown")
+    dead = [replace(c, flow=flow) if c.run_id == run_id else c for c in removed]
+    if not any(c.run_id == run_id for c in removed):
+        dead.append(StaleCopy(run_id, pid, (), flow))
+    return dead
+
+
 def remove_stale_copies(db_path: Path) -> list[StaleCopy]:
     """Delete the working copies (and WALs) of dead runs; return what was removed."""
     gone = stale_copies(db_path)
@@ -474,6 +495,15 @@ def _is_zombie(pid: int) -> bool:
     except OSError:
         return False
     return stat.rsplit(")", 1)[-1].split()[0] == "Z"
+
+
+def _read_note(text: str) -> dict[str, object]:
+    """The lock file's holder note (pid, run_id, flow); {} when empty or unreadable."""
+    try:
+        note = json.loads(text) if text.strip() else {}
+    except ValueError:
+        return {}
+    return note if isinstance(note, dict) else {}
 
 
 def _started_at(run_id: str) -> datetime:

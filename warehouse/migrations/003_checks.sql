@@ -67,14 +67,14 @@ INSERT INTO sizing_positions_003 BY NAME SELECT * FROM sizing_positions;
 DROP TABLE sizing_positions;
 ALTER TABLE sizing_positions_003 RENAME TO sizing_positions;
 
--- signal_states: state (tasks.conventions.SignalState)
+-- signal_states: state (tasks.conventions.SignalState, plus the MACD crossings)
 CREATE TABLE signal_states_003 (
     as_of      DATE    NOT NULL,
     signal     VARCHAR NOT NULL,
     value      DOUBLE,
     state      VARCHAR NOT NULL CHECK (state IN (
         'stale', 'insufficient_history', 'overbought', 'oversold', 'neutral', 'bullish',
-        'bearish', 'calm', 'normal', 'stressed', 'crisis', 'contango', 'flat',
+        'bearish', 'bullish_cross', 'bearish_cross', 'calm', 'normal', 'stressed', 'crisis', 'contango', 'flat',
         'backwardation', 'strong', 'weak', 'hot', 'cool', 'inline', 'shock', 'expansion',
         'contraction', 'event', 'clear', 'risk_on', 'risk_off')),
     params     VARCHAR NOT NULL,

@@ -25,13 +25,14 @@ POSITION_KINDS: tuple[str, ...] = ("condor", "hedge")
 PUT_CALL: tuple[str, ...] = ("P", "C")
 #: ``daily_sizing.pricing_source`` / ``sizing_positions.pricing_source``
 PRICING_SOURCES: tuple[str, ...] = ("chain", "model")
-#: ``signal_states.state``: the values of ``tasks.conventions.SignalState``, and the MACD
-#: crossings ``tasks.signals`` emits as literals (not yet members of that enum)
+#: ``signal_states.state``: the values of ``tasks.conventions.SignalState``, and the states
+#: ``tasks.signals`` emits as literals that are not yet members of that enum (the MACD
+#: crossings, GDP's "slow")
 SIGNAL_STATES: tuple[str, ...] = (
     "stale", "insufficient_history", "overbought", "oversold", "neutral", "bullish",
-    "bearish", "bullish_cross", "bearish_cross", "calm", "normal", "stressed", "crisis", "contango", "flat", "backwardation",
-    "strong", "weak", "hot", "cool", "inline", "shock", "expansion", "contraction", "event",
-    "clear", "risk_on", "risk_off",
+    "bearish", "bullish_cross", "bearish_cross", "calm", "normal", "stressed", "crisis",
+    "contango", "flat", "backwardation", "strong", "weak", "hot", "cool", "inline", "shock",
+    "expansion", "slow", "contraction", "event", "clear", "risk_on", "risk_off",
 )  # fmt: skip
 #: ``runs.status``
 RUN_STATUSES: tuple[str, ...] = ("completed", "failed", "crashed")

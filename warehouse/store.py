@@ -387,9 +387,11 @@ class RunWorkspace:
     def _record_crashed(self, crashed: Sequence[StaleCopy]) -> None:
         """Log each dead run's copy as a ``crashed`` run."""
         for c in crashed:
+            who = f"pid {c.pid}" if c.pid is not None else "pid not recorded"
+            what = "its working copy was removed" if c.files else "it left no working copy"
             self.warehouse.record_run(
                 c.run_id, c.flow, None, _started_at(c.run_id), "crashed", 0,
-                f"killed mid-run (pid {c.pid}): its working copy was removed by run {self.run_id}",
+                f"killed mid-run ({who}): {what}; found by run {self.run_id}",
             )  # fmt: skip
 
     def _cleanup(self) -> None:

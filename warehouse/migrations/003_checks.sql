@@ -67,7 +67,7 @@ INSERT INTO sizing_positions_003 BY NAME SELECT * FROM sizing_positions;
 DROP TABLE sizing_positions;
 ALTER TABLE sizing_positions_003 RENAME TO sizing_positions;
 
--- signal_states: state (tasks.conventions.SignalState, plus the MACD crossings)
+-- signal_states: state (tasks.conventions.SignalState, plus the MACD crossings and GDP's 'slow')
 CREATE TABLE signal_states_003 (
     as_of      DATE    NOT NULL,
     signal     VARCHAR NOT NULL,
@@ -75,7 +75,7 @@ CREATE TABLE signal_states_003 (
     state      VARCHAR NOT NULL CHECK (state IN (
         'stale', 'insufficient_history', 'overbought', 'oversold', 'neutral', 'bullish',
         'bearish', 'bullish_cross', 'bearish_cross', 'calm', 'normal', 'stressed', 'crisis', 'contango', 'flat',
-        'backwardation', 'strong', 'weak', 'hot', 'cool', 'inline', 'shock', 'expansion',
+        'backwardation', 'strong', 'weak', 'hot', 'cool', 'inline', 'shock', 'expansion', 'slow',
         'contraction', 'event', 'clear', 'risk_on', 'risk_off')),
     params     VARCHAR NOT NULL,
     input_date DATE,

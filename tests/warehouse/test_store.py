@@ -201,7 +201,7 @@ def test_migration_003_keeps_every_row_of_an_older_warehouse(tmp_path: Path) -> 
         "underlying, theta) VALUES ('2026-07-22', 'p', 'IC1', 'condor', 'short_put', 'P', 7100, 'SPX', -1.5)"
     )
     con.close()
-    assert Warehouse(path).migrate() == ["003_checks"]
+    assert Warehouse(path).migrate()[0] == "003_checks"
     wh = Warehouse(path)
     assert wh.query("SELECT run_id, rows_written FROM runs").to_dict("records") == [
         {"run_id": "r1", "rows_written": 9}

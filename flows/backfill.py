@@ -16,6 +16,7 @@ from flows.daily import DEFAULT_CONFIG, SNAPSHOT_DIR, ingest, sizing_tables
 from schemas.config import Params, SourceUrls, load_portfolios
 from tasks.market import calendar
 from warehouse import db
+from warehouse.store import RunWorkspace
 
 Progress = Callable[[str], None]
 
@@ -56,9 +57,9 @@ def backfill_flow(
     db_file = Path(db_path) if db_path else db.default_db_path()
     params = Params()
 
-    with db.RunWorkspace(db_file, flow="backfill") as ws:
+    with RunWorkspace(db_file, flow="backfill") as ws:
         ws.as_of = end
-        work = str(ws.work_path)
+        work = ws.path
         say("ingest")
         t = time.perf_counter()
         ingested = ingest(source, snapshot_dir, SourceUrls(), params)

@@ -258,16 +258,27 @@ def backfill(
 
 @app.command()
 def sql(
-    query: Annotated[str, typer.Argument(help="one SQL statement, run read-only")],
+    query: Annotated[str, typer.Argument(help="one SQL query, run read-only in a sandbox")],
     fmt: Annotated[Fmt, typer.Option("--format", help="output format")] = Fmt.table,
     db_path: DbOption = None,
+    timeout: Annotated[
+        float, typer.Option("--timeout", help="seconds before the query is stopped")
+    ] = 30.0,
+    limit: Annotated[
+        int, typer.Option("--limit", help="rows shown in table output (csv/json: all)")
+    ] = 1000,
 ) -> None:
-    """Query the warehouse read-only (safe while a run writes)."""
+    """Query the warehouse read-only (safe while a run writes; no file or network access)."""
+    from warehouse.sql import QueryRefused, run_query
+
     try:
-        df = db.query(_db(db_path), query)
-    except Exception as exc:
-        console.print(f"[bold red]query failed:[/] {exc}")
+        res = run_query(
+            _db(db_path), query, timeout=timeout, row_limit=limit if fmt is Fmt.table else None
+        )
+    except (QueryRefused, FileNotFoundError) as exc:
+        console.print(f"[bold red]query failed:[/] {exc}", soft_wrap=True)
         raise typer.Exit(1) from exc
+    df = res.frame
     if fmt is Fmt.csv:
         df.to_csv(sys.stdout, index=False)
     elif fmt is Fmt.json:
@@ -277,6 +288,8 @@ def sql(
         sys.stdout.write("\n")
     else:
         console.print(frame_table(df))
+        if res.truncated:
+            console.print(f"(first {limit} rows shown: --limit N for more, or --format csv)")
 
 
 @app.command()

@@ -18,6 +18,7 @@ from tasks import ingest as sources
 from tasks.market import calendar
 from tasks.sizing import SizingResult
 from warehouse import db
+from warehouse.store import RunWorkspace
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 SNAPSHOT_DIR = PROJECT_DIR / "warehouse" / "snapshot"
@@ -116,9 +117,9 @@ def daily_flow(
         logger.info(msg)
         return DailyResult(run_id="", as_of=day, status="skipped", message=msg)
 
-    with db.RunWorkspace(db_file, flow="daily") as ws:
+    with RunWorkspace(db_file, flow="daily") as ws:
         ws.as_of = day
-        work = str(ws.work_path)
+        work = ws.path
         ingested = ingest(source, snapshot_dir, SourceUrls(), params)
         loaded = steps.load_facts(work, ingested, ws.run_id)
         day = ws.as_of = day if day is not None else steps.latest_complete_session(work)

@@ -1,8 +1,8 @@
 """Export one warehouse table to Parquet with DuckDB's own writer (no pyarrow needed).
 
-The table name is checked against :data:`EXPORTABLE_TABLES` before it reaches SQL (a
-name cannot be a bound parameter), so ``--table`` cannot inject anything; the optional
-``as_of`` is parsed to a date and bound as a parameter of the inner query.
+The table name is checked against :data:`EXPORTABLE_TABLES` before it reaches the
+warehouse's SQL (a name cannot be a bound parameter), so ``--table`` cannot inject
+anything; the optional ``as_of`` is parsed to a date and bound as a parameter.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from warehouse import db
+from warehouse.store import Warehouse
 
 # table → the column an ``as_of`` selects on (None: the table has no per-day partition)
 EXPORTABLE_TABLES: dict[str, str | None] = {
@@ -61,11 +61,10 @@ def export_table(
         raise ExportError(
             f"unknown table {table!r}: choose one of {', '.join(sorted(EXPORTABLE_TABLES))}"
         )
-    path = Path(db_path)
-    if not path.exists():
-        raise FileNotFoundError(f"no warehouse at {path}: run `condorcap run` first")
-    select = f"SELECT * FROM {name}"
-    params: list[object] = []
+    warehouse = Warehouse(db_path)
+    if not warehouse.path.exists():
+        raise FileNotFoundError(f"no warehouse at {warehouse.path}: run `condorcap run` first")
+    where: tuple[str, str, object] | None = None
     if as_of is not None:
         column = EXPORTABLE_TABLES[name]
         if column is None:
@@ -75,15 +74,7 @@ def export_table(
                 f"{', '.join(with_day)}"
             )
         op = "<=" if column == "available_at" else "="
-        select += f" WHERE {column} {op} ?"
-        params.append(pd.Timestamp(as_of).date())
+        where = (column, op, pd.Timestamp(as_of).date())
     target = Path(out)
     target.parent.mkdir(parents=True, exist_ok=True)
-    literal = str(target).replace("'", "''")  # a file name is a string literal in COPY
-    con = db.connect(path, read_only=True)
-    try:
-        n = con.execute(f"SELECT count(*) FROM ({select})", params).fetchall()[0][0]
-        con.execute(f"COPY ({select}) TO '{literal}' (FORMAT parquet)", params).fetchall()
-    finally:
-        con.close()
-    return int(n)
+    return warehouse.export_parquet(name, target, where)

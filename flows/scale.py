@@ -23,7 +23,7 @@ from flows.daily import sizing_tables
 from schemas.config import Params, Portfolio, load_portfolios
 from tasks.market import calendar
 from tasks.sizing import SizingResult
-from warehouse import db
+from warehouse.store import RunWorkspace
 
 
 @dataclass
@@ -65,9 +65,9 @@ def run_size_many(
         raise ValueError(f"{day.date()} is not an NYSE session")
     params = Params()
     portfolios = load_portfolios(config_path).portfolios
-    with db.RunWorkspace(Path(db_path), flow="size-many") as ws:
+    with RunWorkspace(Path(db_path), flow="size-many") as ws:
         ws.as_of = day
-        work = str(ws.work_path)
+        work = ws.path
         t0 = time.perf_counter()
         sig = steps.signal_states(work, [day], params.signals)
         facts = steps.analytics(

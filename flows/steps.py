@@ -43,9 +43,8 @@ from tasks.risk import (
 )
 from tasks.signals import compute_signals
 from tasks.sizing import SizingInputs, SizingResult, size_portfolio
-from warehouse import db
+from warehouse.store import FactBatch, Warehouse
 
-DAILY_MARKET_SERIES = ("spx", "vix", "vix3m")
 NEW_YORK = ZoneInfo("America/New_York")
 
 
@@ -184,59 +183,21 @@ def load_facts(work_path: str, ingested: list[IngestedSource], run_id: str) -> d
             for i in ingested
         ]
     )
-    counts = {"observations": 0, "quarantine": 0, "raw_fetch": 0}
-    con = db.connect(work_path)
-    try:
-        with db.transaction(con):
-            for i in ingested:
-                counts["observations"] += db.insert_observations(
-                    con, i.observations, revision_session, vintaged=i.vintaged, ingested_at=now
-                )
-                counts["quarantine"] += db.insert_quarantine(con, i.quarantine, run_id, now)
-            counts["raw_fetch"] = db.append_rows(con, "raw_fetch", log)
-    finally:
-        con.close()
-    return counts
+    batches = [FactBatch(i.observations, i.quarantine, i.vintaged) for i in ingested]
+    return Warehouse(work_path).load_facts(batches, log, run_id, revision_session, now)
 
 
 # --------------------------------------------------------------------------- as_of
 
 
-def _scalar(work_path: str, sql: str) -> object:
-    """One value from a read-only query of the run's working copy."""
-    con = db.connect(work_path, read_only=True)
-    try:
-        return con.execute(sql).fetchall()[0][0]
-    finally:
-        con.close()
-
-
 def latest_complete_session(work_path: str) -> pd.Timestamp:
     """The latest session on which every daily market series has a close."""
-    day = _scalar(
-        work_path,
-        f"""
-        SELECT max(date) FROM (
-            SELECT date FROM observations
-            WHERE series_id IN ({", ".join(repr(s) for s in DAILY_MARKET_SERIES)})
-              AND value IS NOT NULL
-            GROUP BY date HAVING count(DISTINCT series_id) = {len(DAILY_MARKET_SERIES)})
-        """,
-    )
-    if day is None:
-        raise ValueError("the warehouse holds no session with SPX, VIX and VIX3M closes")
-    return pd.Timestamp(day)
+    return Warehouse(work_path).latest_complete_session()
 
 
 def first_session(work_path: str) -> pd.Timestamp:
     """The first session with an SPX close on file (the start of a default backfill)."""
-    day = _scalar(
-        work_path,
-        "SELECT min(date) FROM observations WHERE series_id = 'spx' AND value IS NOT NULL",
-    )
-    if day is None:
-        raise ValueError("the warehouse holds no SPX closes")
-    return calendar.session_on_or_after(day)
+    return Warehouse(work_path).first_session("spx")
 
 
 # --------------------------------------------------------------------------- signals
@@ -245,11 +206,7 @@ def first_session(work_path: str) -> pd.Timestamp:
 @task(name="signals", cache_policy=NO_CACHE)
 def signal_states(work_path: str, as_of: list[pd.Timestamp], params: SignalParams) -> pd.DataFrame:
     """Signal states for each as_of, from observations knowable by the last of them."""
-    con = db.connect(work_path, read_only=True)
-    try:
-        obs = db.read_observations(con, as_of=max(as_of))
-    finally:
-        con.close()
+    obs = Warehouse(work_path).observations(as_of=max(as_of))
     return compute_signals(obs, pd.DatetimeIndex(as_of), params)
 
 
@@ -262,22 +219,11 @@ def write_derived(
 ) -> int:
     """Replace the as_of partitions of every derived table in ONE transaction.
 
-    Tables with a ``portfolio_id`` are replaced per (as_of, portfolio_id).
+    Each frame is checked against its table's contract first; tables with a
+    ``portfolio_id`` are replaced per (as_of, portfolio_id) (see
+    :meth:`warehouse.store.Warehouse.write_derived`).
     """
-    written = 0
-    con = db.connect(work_path)
-    try:
-        with db.transaction(con):
-            for name, rows in tables.items():
-                if "portfolio_id" in rows.columns:
-                    # per-portfolio tables: a run replaces only the portfolios it sized, so a
-                    # `size-many` batch and the daily config can share a day
-                    written += db.replace_partitions(con, name, rows, ("as_of", "portfolio_id"))
-                else:
-                    written += db.replace_partitions(con, name, rows, partitions=partitions)
-    finally:
-        con.close()
-    return written
+    return Warehouse(work_path).write_derived(tables, partitions)
 
 
 # --------------------------------------------------------------------------- analytics
@@ -323,11 +269,7 @@ def analytics(
     ladder are causal), so one pass serves every session of a backfill.
     """
     last = max(as_of)
-    con = db.connect(work_path, read_only=True)
-    try:
-        obs = db.read_observations(con, as_of=last)
-    finally:
-        con.close()
+    obs = Warehouse(work_path).observations(as_of=last)
     market = market_frame(obs).loc[:last]
     history = model_ladder(market, params)
     tenors = set(hedge_tenors or ()) | hedge_tenors_of([params])
@@ -385,19 +327,9 @@ def write_history(work_path: str, history: LadderHistory, computed_as_of: pd.Tim
     The tables hold the history as of the newest ``as_of`` run so far: rerunning an
     older day leaves them alone (its own history is a prefix it would truncate them to).
     """
-    written = 0
-    con = db.connect(work_path)
-    try:
-        newest = con.execute("SELECT max(computed_as_of) FROM ladder_daily").fetchall()[0][0]
-        if newest is not None and pd.Timestamp(newest) > pd.Timestamp(computed_as_of):
-            return 0
-        with db.transaction(con):
-            for name, rows in history_tables(history, computed_as_of).items():
-                con.execute(f"DELETE FROM {name}").fetchall()
-                written += db.append_rows(con, name, rows)
-    finally:
-        con.close()
-    return written
+    return Warehouse(work_path).write_history(
+        history_tables(history, computed_as_of), computed_as_of
+    )
 
 
 # --------------------------------------------------------------------------- sizing

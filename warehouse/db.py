@@ -1,20 +1,26 @@
-"""DuckDB storage: migrations, run isolation, idempotent writes, point-in-time reads.
+"""DuckDB storage, connection level: migrations, idempotent writes, point-in-time reads.
+
+The functions here take an open connection; :mod:`warehouse.store` wraps them in the
+warehouse object the rest of the project uses (context-managed connections, named
+reads and writes, the run's working copy and its publish).
 
 Design (why it looks like this)
 -------------------------------
-DuckDB allows one read-write process per file, and an idle reader blocks a writer
-(see NOTES). So the published warehouse file is **never opened read-write in
+DuckDB allows one read-write process per file, and an idle read-only holder blocks
+a writer (measured with DuckDB 2.0: the writer's open fails at once with "Could not
+set lock on file"). So the published warehouse file is **never opened read-write in
 place**. A run works on a private *working copy* of it; every task of the run
 opens that copy, writes, and closes. When the run succeeds, the working copy is
-checkpointed and atomically renamed over the published file (``os.replace``).
-Consequences:
+checkpointed, fsynced and atomically renamed over the published file
+(``os.replace``, then an fsync of the folder). Consequences:
 
 * a failed run leaves the warehouse exactly as it was (its working copy is
   discarded; only a ``runs`` row with ``status='failed'`` is recorded);
 * SQL users can hold the published file open read-only at any time, even while
   a run writes (a reader keeps the inode it opened; the next open sees the new
   file);
-* runs are serialised by an advisory lock file next to the warehouse.
+* runs are serialised by an advisory lock file next to the warehouse; a later run
+  deletes the working copies of killed runs and logs them as ``crashed``.
 
 Writes are idempotent: facts (``observations``, ``quarantine``) are
 insert-if-absent on their keys, derived tables are replaced per ``as_of``
@@ -23,12 +29,10 @@ partition inside one transaction.
 
 from __future__ import annotations
 
-import fcntl
 import os
-import shutil
 import uuid
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -55,6 +59,7 @@ def default_db_path() -> Path:
 
 
 def connect(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """A raw connection (the caller closes it; prefer :class:`warehouse.store.Warehouse`)."""
     return duckdb.connect(str(path), read_only=read_only)
 
 
@@ -69,7 +74,10 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConne
     try:
         yield con
     except BaseException:
-        con.execute("ROLLBACK").fetchall()
+        try:
+            con.execute("ROLLBACK").fetchall()
+        except duckdb.Error:  # a failed rollback must not hide why the block failed
+            pass
         raise
     con.execute("COMMIT").fetchall()
 
@@ -88,115 +96,18 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
             continue
         with transaction(con):
             _run(con, path.read_text())
-            _run(con, "INSERT INTO schema_migrations VALUES (?, ?)", [path.stem, _now()])
+            _run(con, "INSERT INTO schema_migrations VALUES (?, ?)", [path.stem, now()])
         applied.append(path.stem)
     return applied
 
 
-def _now() -> datetime:
+def now() -> datetime:
+    """Naive UTC now (the warehouse's TIMESTAMP convention)."""
     return datetime.now(UTC).replace(tzinfo=None)
 
 
 def new_run_id() -> str:
     return datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
-
-
-# --------------------------------------------------------------------------- run isolation
-
-
-class WarehouseBusy(RuntimeError):
-    """Another run holds the warehouse lock."""
-
-
-class RunWorkspace:
-    """A run's private working copy of the warehouse, published atomically on success.
-
-    Use as a context manager::
-
-        with RunWorkspace(db_path) as ws:
-            with ws.connect() as con: ...
-            ws.publish()
-
-    Leaving the block without :meth:`publish` (or by an exception) discards the copy.
-    """
-
-    def __init__(self, db_path: str | Path, flow: str = "", wait: bool = True) -> None:
-        self.db_path = Path(db_path)
-        self.flow = flow  # when set, a run that raises is logged in `runs` as failed
-        self.as_of: object = None
-        self.started_at = _now()
-        self.wait = wait
-        self.run_id = new_run_id()
-        self.work_path = self.db_path.with_name(f".{self.db_path.name}.run-{self.run_id}")
-        self._lock_file: object | None = None
-        self.published = False
-
-    def __enter__(self) -> RunWorkspace:
-        self.db_path.parent.mkdir(parents=True, exist_ok=True)
-        lock_path = self.db_path.with_name(f".{self.db_path.name}.lock")
-        fh = open(lock_path, "w")  # held for the run's lifetime
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX if self.wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError as exc:
-            fh.close()
-            raise WarehouseBusy(f"another condorcap run holds {lock_path}") from exc
-        self._lock_file = fh
-        if self.db_path.exists():
-            shutil.copyfile(self.db_path, self.work_path)
-        con = connect(self.work_path)
-        try:
-            migrate(con)
-        finally:
-            con.close()
-        return self
-
-    def connect(self) -> duckdb.DuckDBPyConnection:
-        return connect(self.work_path)
-
-    def publish(self) -> None:
-        """Checkpoint the working copy and atomically replace the published warehouse."""
-        con = connect(self.work_path)
-        try:
-            con.execute("CHECKPOINT").fetchall()
-        finally:
-            con.close()
-        wal = self.work_path.with_name(self.work_path.name + ".wal")
-        if wal.exists():  # a checkpointed, closed database has no WAL left to carry
-            wal.unlink()
-        os.replace(self.work_path, self.db_path)
-        self.published = True
-
-    def complete(self, rows_written: int, as_of: object = None) -> None:
-        """Log the run as completed (in the working copy) and publish it."""
-        con = self.connect()
-        try:
-            with transaction(con):
-                record_run(
-                    con,
-                    self.run_id,
-                    self.flow,
-                    as_of if as_of is not None else self.as_of,
-                    self.started_at,
-                    "completed",
-                    rows_written,
-                )
-        finally:
-            con.close()
-        self.publish()
-
-    def __exit__(self, exc_type: object, exc: BaseException | None, tb: object) -> None:
-        for p in (self.work_path, self.work_path.with_name(self.work_path.name + ".wal")):
-            if p.exists():
-                p.unlink()
-        if self._lock_file is not None:
-            fcntl.flock(self._lock_file, fcntl.LOCK_UN)  # type: ignore[arg-type]
-            self._lock_file.close()  # type: ignore[attr-defined]
-            self._lock_file = None
-        if exc is not None and self.flow and not self.published and isinstance(exc, Exception):
-            # the data tables stay as they were; only the failure itself is recorded
-            record_failed_run(
-                self.db_path, self.run_id, self.flow, self.as_of, self.started_at, str(exc)
-            )
 
 
 # --------------------------------------------------------------------------- writes
@@ -238,7 +149,7 @@ def insert_observations(
     """
     if obs.empty:
         return 0
-    ingested_at = ingested_at or _now()
+    ingested_at = ingested_at or now()
     df = obs[["series_id", "date", "value", "available_at", "source"]].copy()
     df["date"] = pd.to_datetime(df["date"]).astype("datetime64[ns]")
     df["available_at"] = pd.to_datetime(df["available_at"]).astype("datetime64[ns]")
@@ -323,7 +234,7 @@ def insert_quarantine(
         FROM incoming_q
         ON CONFLICT DO NOTHING
         """,
-        [run_id, at or _now()],
+        [run_id, at or now()],
     )
     con.unregister("incoming_q")
     return con.execute("SELECT count(*) FROM quarantine").fetchall()[0][0] - before
@@ -338,6 +249,11 @@ def append_rows(con: duckdb.DuckDBPyConnection, table: str, rows: pd.DataFrame) 
     _run(con, f"INSERT INTO {table} ({cols}) SELECT {cols} FROM incoming_rows")
     con.unregister("incoming_rows")
     return len(rows)
+
+
+def delete_all(con: duckdb.DuckDBPyConnection, table: str) -> None:
+    """Empty ``table`` (a table replaced whole, e.g. the modelled ladder)."""
+    _run(con, f"DELETE FROM {table}")
 
 
 def replace_partitions(
@@ -387,26 +303,12 @@ def record_run(
             flow,
             None if as_of is None else pd.Timestamp(as_of).date(),
             started_at,
-            _now(),
+            now(),
             status,
             rows_written,
             message,
         ],
     )
-
-
-def record_failed_run(
-    db_path: str | Path, run_id: str, flow: str, as_of: object, started_at: datetime, message: str
-) -> None:
-    """Log a failed run without touching any other table (a small isolated publish)."""
-    with RunWorkspace(db_path) as ws:
-        con = ws.connect()
-        try:
-            with transaction(con):
-                record_run(con, run_id, flow, as_of, started_at, "failed", 0, message[:2000])
-        finally:
-            con.close()
-        ws.publish()
 
 
 # --------------------------------------------------------------------------- reads
@@ -433,12 +335,12 @@ def read_observations(
 
 
 def query(db_path: str | Path, sql: str) -> pd.DataFrame:
-    """Run one SQL statement against the published warehouse, read-only."""
+    """Run the project's own (trusted) SQL against a warehouse file, read-only.
+
+    Not for user input: ``condorcap sql`` goes through the sandbox of :mod:`warehouse.sql`.
+    """
     path = Path(db_path)
     if not path.exists():
         raise FileNotFoundError(f"no warehouse at {path}: run `condorcap run` first")
-    con = connect(path, read_only=True)
-    try:
+    with closing(connect(path, read_only=True)) as con:
         return con.execute(sql).df()
-    finally:
-        con.close()

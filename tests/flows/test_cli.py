@@ -58,3 +58,27 @@ def test_report_for_a_day_never_run_says_what_to_do(daily_db: Path, tmp_path: Pa
         app, ["report", "--as-of", "2026-07-21", "--out", str(tmp_path), "--db", str(daily_db)]
     )
     assert res.exit_code == 1 and "condorcap run" in res.output
+
+
+def test_sql_refusals_are_one_line_and_table_output_is_limited(tmp_path: Path) -> None:
+    from warehouse.store import Warehouse
+
+    path = tmp_path / "w.duckdb"
+    Warehouse(path).migrate()
+    for q, why in [
+        ("SELECT * FROM read_text('/etc/passwd')", "disabled by configuration"),
+        ("COPY runs TO 'x.csv'", "not COPY"),
+        ("SELECT 1; SELECT 2", "exactly one statement"),
+    ]:
+        res = runner.invoke(app, ["sql", q, "--db", str(path)])
+        assert res.exit_code == 1 and why in res.output
+        assert len(res.output.strip().splitlines()) == 1, res.output
+    slow = "SELECT count(*) FROM range(1000000000) a, range(1000000000) b"
+    res = runner.invoke(app, ["sql", slow, "--timeout", "1", "--db", str(path)])
+    assert res.exit_code == 1 and "longer than its 1 s timeout" in res.output
+    res = runner.invoke(app, ["sql", "SELECT * FROM range(50)", "--limit", "5", "--db", str(path)])
+    assert res.exit_code == 0 and "first 5 rows shown" in res.output
+    csv = runner.invoke(
+        app, ["sql", "SELECT * FROM range(50)", "--format", "csv", "--db", str(path)]
+    )
+    assert len(csv.output.strip().splitlines()) == 51  # csv/json are never cut

@@ -1,4 +1,4 @@
-"""warehouse/db.py: migrations, run isolation, idempotent writes, point-in-time reads."""
+"""warehouse/db.py and the run workspace: migrations, isolation, idempotent writes, PIT reads."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from warehouse import db
+from warehouse.store import RunWorkspace
 
 SPEC_TABLES = {
     "observations": ["series_id", "date", "value", "available_at", "source", "ingested_at"],
@@ -49,11 +50,9 @@ def _obs(values: list[float | None], avail: list[str]) -> pd.DataFrame:
 
 
 def _write(path: Path, obs: pd.DataFrame, revision_session: str = "2026-11-25") -> int:
-    with db.RunWorkspace(path) as ws:
-        con = ws.connect()
-        with db.transaction(con):
+    with RunWorkspace(path) as ws:
+        with ws.warehouse.write() as con:
             n = db.insert_observations(con, obs, pd.Timestamp(revision_session))
-        con.close()
         ws.publish()
     return n
 
@@ -62,7 +61,7 @@ def test_migrations_create_every_spec_table_with_its_columns(tmp_path: Path) -> 
     con = duckdb.connect(str(tmp_path / "w.duckdb"))
     on_disk = sorted(p.stem for p in db.MIGRATIONS_DIR.glob("*.sql"))
     assert db.migrate(con) == on_disk  # every migration, in file order
-    assert on_disk[:2] == ["001_init", "002_sizing_and_history"]
+    assert on_disk[:3] == ["001_init", "002_sizing_and_history", "003_checks"]
     assert db.migrate(con) == []  # idempotent
     for table, cols in SPEC_TABLES.items():
         have = [r[0] for r in con.execute(f"DESCRIBE {table}").fetchall()]
@@ -93,10 +92,9 @@ def test_failed_run_leaves_the_warehouse_as_it_was(tmp_path: Path) -> None:
     path = tmp_path / "w.duckdb"
     _write(path, _obs([300.0, 301.0], ["2026-02-20", "2026-03-20"]))
     before = path.read_bytes()
-    with pytest.raises(RuntimeError, match="boom"), db.RunWorkspace(path) as ws:
-        con = ws.connect()
-        con.execute("DELETE FROM observations").fetchall()
-        con.close()
+    with pytest.raises(RuntimeError, match="boom"), RunWorkspace(path) as ws:
+        with ws.warehouse.write() as con:
+            con.execute("DELETE FROM observations").fetchall()
         raise RuntimeError("boom")
     assert path.read_bytes() == before
     assert db.query(path, "SELECT count(*) n FROM observations")["n"][0] == 2
@@ -118,13 +116,17 @@ def test_replace_partitions_swaps_a_dates_rows(tmp_path: Path) -> None:
             }
         )
 
-    db.replace_partitions(con, "signal_states", sig("2026-07-21", ["a", "b"]))
-    db.replace_partitions(con, "signal_states", sig("2026-07-22", ["a", "b"]))
-    db.replace_partitions(con, "signal_states", sig("2026-07-22", ["c"]))
+    db.replace_partitions(con, "signal_states", sig("2026-07-21", ["calm", "normal"]))
+    db.replace_partitions(con, "signal_states", sig("2026-07-22", ["calm", "normal"]))
+    db.replace_partitions(con, "signal_states", sig("2026-07-22", ["crisis"]))
     got = con.execute(
         "SELECT as_of::VARCHAR, signal, state FROM signal_states ORDER BY 1, 2"
     ).fetchall()
-    assert got == [("2026-07-21", "s0", "a"), ("2026-07-21", "s1", "b"), ("2026-07-22", "s0", "c")]
+    assert got == [
+        ("2026-07-21", "s0", "calm"),
+        ("2026-07-21", "s1", "normal"),
+        ("2026-07-22", "s0", "crisis"),
+    ]
 
 
 def _hold_read_only(path: str, ready: mp.Event, release: mp.Event) -> None:  # type: ignore[type-arg]

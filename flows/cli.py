@@ -299,7 +299,7 @@ def report(
     db_path: DbOption = None,
 ) -> None:
     """Write a static, offline HTML report of one day (tables and charts)."""
-    from flows.report import ReportError, write_report
+    from report import ReportError, write_report
 
     try:
         path = write_report(_db(db_path), as_of, out)

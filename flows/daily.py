@@ -159,7 +159,7 @@ def daily_flow(
         seconds=time.perf_counter() - started,
     )
     if artifacts:
-        from flows.artifacts import publish_artifacts
+        from report.artifacts import publish_artifacts
 
         publish_artifacts(db_file, day)
     return result

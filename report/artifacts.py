@@ -1,7 +1,7 @@
 """Prefect artifacts of a daily run: the sizing tables, a summary and the charts.
 
 The content is built by pure functions (:func:`sizing_records`, :func:`summary_markdown`,
-:func:`charts_markdown`) from a :class:`flows.report.ReportData`, so it is testable without
+:func:`charts_markdown`) from a :class:`report.data.ReportData`, so it is testable without
 a Prefect server; :func:`publish_artifacts` only loads the data and makes the
 ``create_*_artifact`` calls. It must run inside a flow run (the daily flow calls it after
 the warehouse is published) so the artifacts attach to that run.
@@ -11,6 +11,10 @@ Artifact keys (lowercase letters, digits and dashes, as Prefect requires):
 * ``sizing-<portfolio id>`` — a table artifact per portfolio (:func:`artifact_key`);
 * ``daily-summary`` — signals, β, WACC/IRR/spread, stress, data-quality warnings, rationale;
 * ``daily-charts`` — the four report charts as inline base64 PNG images.
+
+Table artifacts carry numbers, not text, so they sort in the UI: each column is rounded
+to what a trader reads (points to 0.01, dollars to 1, SPX/VIX levels to 0.1) and its
+header names its unit.
 """
 
 from __future__ import annotations
@@ -23,11 +27,32 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from flows import report
-from flows.report import ReportData
+from report.charts import CHARTS, chart_uris
+from report.data import ReportData, load_report_data
+from report.formatting import fmt_date, fmt_num, fmt_pct, fmt_usd
+from report.tables import hedge_summary, metrics_rows, recommendation_table, risk_row, stress_table
 
 SUMMARY_KEY = "daily-summary"
 CHARTS_KEY = "daily-charts"
+
+# recommendation column → (artifact header with its unit, decimals; None = not a number)
+SIZING_COLUMNS: dict[str, tuple[str, int | None]] = {
+    "position_id": ("position", None),
+    "kind": ("kind", None),
+    "expiry": ("expiry", None),
+    "dte": ("DTE (days)", 0),
+    "strikes": ("strikes", None),
+    "contracts": ("contracts", 0),
+    "credit_pts": ("credit (pts)", 2),
+    "credit_usd": ("credit total (USD)", 0),
+    "max_loss_usd": ("max loss / contract (USD)", 0),
+    "max_loss_total_usd": ("max loss total (USD)", 0),
+    "breakeven_low": ("break-even low (SPX)", 1),
+    "breakeven_high": ("break-even high (SPX; hedge: VIX)", 1),
+    "prob_between_breakevens": ("P(between) (%)", 1),
+    "pricing_source": ("pricing", None),
+}
+_PERCENT_COLUMNS = {"prob_between_breakevens"}  # stored as fractions, shown as percents
 
 
 def artifact_key(portfolio_id: str) -> str:
@@ -37,21 +62,36 @@ def artifact_key(portfolio_id: str) -> str:
     return f"sizing-{slug}"
 
 
-def _plain(v: Any) -> Any:
-    """A JSON-friendly scalar: dates → ISO strings, NaN → None, numpy → Python."""
+def _plain(v: Any, decimals: int | None = None) -> Any:
+    """A JSON-friendly scalar: dates → ISO strings, NaN → None, numbers rounded, numpy → Python."""
     if isinstance(v, pd.Timestamp):
         return None if pd.isna(v) else v.date().isoformat()
-    if isinstance(v, np.integer):
-        return int(v)
-    if isinstance(v, float | np.floating):
-        return None if not math.isfinite(float(v)) else round(float(v), 6)
+    if isinstance(v, bool | np.bool_):
+        return bool(v)
+    if isinstance(v, int | np.integer | float | np.floating):
+        x = float(v)
+        if not math.isfinite(x):
+            return None
+        if decimals == 0 or isinstance(v, int | np.integer):
+            return int(round(x))
+        return round(x, decimals if decimals is not None else 6)
     return v
 
 
 def sizing_records(data: ReportData, portfolio_id: str) -> list[dict[str, Any]]:
-    """The recommendation rows of one portfolio (:func:`flows.report.recommendation_table`)."""
-    rec = report.recommendation_table(data, portfolio_id)
-    return [{k: _plain(v) for k, v in row.items()} for row in rec.to_dict(orient="records")]
+    """The recommendation rows of one portfolio (:func:`report.tables.recommendation_table`),
+    rounded, keyed by headers that carry their units (:data:`SIZING_COLUMNS`)."""
+    rec = recommendation_table(data, portfolio_id)
+    out = []
+    for row in rec.to_dict(orient="records"):
+        record = {}
+        for col, (header, decimals) in SIZING_COLUMNS.items():
+            v = row.get(col)
+            if col in _PERCENT_COLUMNS and v is not None:
+                v = 100.0 * float(v)
+            record[header] = _plain(v, decimals)
+        out.append(record)
+    return out
 
 
 def _md_escape(v: object) -> str:
@@ -66,10 +106,7 @@ def md_table(headers: list[str], rows: list[list[object]]) -> str:
     return "\n".join(lines)
 
 
-def summary_markdown(data: ReportData) -> str:
-    """The ``daily-summary`` Markdown: the day at a glance, warnings first."""
-    run_id = data.run.get("run_id", "")
-    out = [f"# condorcap daily summary — {data.as_of.date()}", "", f"run `{run_id}`", ""]
+def _warnings_markdown(data: ReportData) -> list[str]:
     warnings = []
     if data.quarantine_total:
         by = ", ".join(
@@ -77,56 +114,56 @@ def summary_markdown(data: ReportData) -> str:
         )
         warnings.append(f"⚠ **{data.quarantine_total} quarantined row(s)** in the warehouse ({by})")
     if data.stale_signals:
-        names = ", ".join(data.signals.loc[data.signals["state"] == "stale", "signal"])
+        names = ", ".join(data.stale["signal"])
         warnings.append(f"⚠ **{data.stale_signals} stale signal(s)** fire no rule: {names}")
-    out += [*(f"- {w}" for w in warnings), ""] if warnings else ["No data-quality warnings.", ""]
+    return [*(f"- {w}" for w in warnings), ""] if warnings else ["No data-quality warnings.", ""]
 
+
+def _portfolio_markdown(data: ReportData, pid: str) -> list[str]:
+    r = risk_row(data, pid)
+    out = ["", f"## {pid}", ""]
+    out.append(
+        md_table(
+            ["figure", "value"],
+            [list(m) for m in metrics_rows(data, pid)] + [["hedge", hedge_summary(data, pid)]],
+        )
+    )
+    stress = [
+        [s.scenario, fmt_pct(s.spx_move, 0), fmt_num(s.vix_mult, 2), fmt_usd(s.pnl_usd),
+         fmt_pct(s.pnl_pct_equity, 1)]
+        for s in stress_table(data, pid).itertuples(index=False)
+    ]  # fmt: skip
+    out += ["", "**Stress**", ""]
+    out.append(md_table(["scenario", "SPX move", "VIX ×", "P&L (USD)", "% of equity"], stress))
+    out += ["", "**Rationale**", "", "> " + _md_escape(r.get("rationale") or "—")]
+    return out
+
+
+def summary_markdown(data: ReportData) -> str:
+    """The ``daily-summary`` Markdown: the day at a glance, warnings first."""
+    run_id = data.run.get("run_id", "")
+    out = [f"# condorcap daily summary — {data.as_of.date()}", "", f"run `{run_id}`", ""]
+    out += _warnings_markdown(data)
     out += ["## Signals", ""]
     out.append(
         md_table(
             ["signal", "value", "state", "newest input"],
             [
-                [r.signal, report.fmt_num(r.value, 3), r.state, report.fmt_date(r.input_date)]
+                [r.signal, fmt_num(r.value, 3), r.state, fmt_date(r.input_date)]
                 for r in data.signals.itertuples(index=False)
             ],
         )
     )
     for pid in data.portfolio_ids:
-        r = report.risk_row(data, pid)
-        out += ["", f"## {pid}", ""]
-        out.append(
-            md_table(
-                ["figure", "value"],
-                [list(m) for m in report.metrics_rows(data, pid)]
-                + [["hedge", report.hedge_summary(data, pid)]],
-            )
-        )
-        st = report.stress_table(data, pid)
-        out += ["", "**Stress**", ""]
-        out.append(
-            md_table(
-                ["scenario", "SPX", "VIX ×", "P&L", "% of equity"],
-                [
-                    [
-                        s.scenario,
-                        report.fmt_pct(s.spx_move, 0),
-                        report.fmt_num(s.vix_mult, 2),
-                        report.fmt_usd(s.pnl_usd),
-                        report.fmt_pct(s.pnl_pct_equity, 1),
-                    ]
-                    for s in st.itertuples(index=False)
-                ],
-            )
-        )
-        out += ["", "**Rationale**", "", "> " + _md_escape(r.get("rationale") or "—")]
+        out += _portfolio_markdown(data, pid)
     return "\n".join(out) + "\n"
 
 
 def charts_markdown(data: ReportData, charts: dict[str, str] | None = None) -> str:
     """The ``daily-charts`` Markdown: each chart as ``![name](data:image/png;base64,…)``."""
-    charts = charts if charts is not None else report.chart_uris(data)
+    charts = charts if charts is not None else chart_uris(data)
     out = [f"# condorcap charts — {data.as_of.date()}", ""]
-    for name, (title, _fn) in report.CHARTS.items():
+    for name, (title, _fn) in CHARTS.items():
         if name in charts:
             out += [f"## {title}", "", f"![{name}]({charts[name]})", ""]
     return "\n".join(out)
@@ -140,7 +177,7 @@ def publish_artifacts(db_path: str | Path, as_of: object) -> list[str]:
     """
     from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
-    data = report.load_report_data(db_path, as_of)
+    data = load_report_data(db_path, as_of)
     keys = []
     for pid in data.portfolio_ids:
         key = artifact_key(pid)

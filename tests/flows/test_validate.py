@@ -10,6 +10,7 @@ import duckdb
 import pandas as pd
 import pytest
 from paths import FIXTURES, SNAPSHOT
+from click.testing import Result
 from typer.testing import CliRunner
 
 from flows.cli import app
@@ -50,7 +51,7 @@ def small_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def _invoke(*args: str):  # noqa: ANN202 - click's Result
+def _invoke(*args: str) -> Result:
     return runner.invoke(app, ["validate-model", *args])
 
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import pytest
-from paths import FIXTURES, SNAPSHOT
 from click.testing import Result
+from paths import FIXTURES, SNAPSHOT
 from typer.testing import CliRunner
 
 from flows.cli import app

@@ -388,11 +388,17 @@ def validate_model(
     end: Annotated[str | None, typer.Option(help="last month's expiry, YYYY-MM-DD")] = None,
     db_path: DbOption = None,
     fmt: Annotated[str, typer.Option("--format", help="table or json")] = "table",
+    variant: Annotated[
+        str, typer.Option(help="parameter set: default or a calibration (docs/method-notes.md)")
+    ] = "default",
+    skew_file: Annotated[
+        Path | None, typer.Option("--skew-file", help="CBOE SKEW_History.csv, for SKEW variants")
+    ] = None,
 ) -> None:
     """Check the model surface against Cboe's CNDR index, month by month (SPEC §12)."""
     from flows.validate import validate_command
 
-    code = validate_command(index, file, start, end, _db(db_path), fmt)
+    code = validate_command(index, file, start, end, _db(db_path), fmt, variant, skew_file)
     if code:
         raise typer.Exit(code)
 

@@ -18,6 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from schemas.config import Params
+from tasks.ingest import SourceParseError, parse_cboe_index
 from tasks.market.frame import MARKET_SERIES, market_frame
 from tasks.validation import (
     CndrFormatError,
@@ -28,6 +29,8 @@ from tasks.validation import (
     roll_sessions,
     tracking_figures,
 )
+from tasks.validation.calibration import CALIBRATIONS, calibrated_params
+from tasks.validation.replication import uses_skew_index
 from warehouse import db
 from warehouse.model_checks import write_model_checks
 
@@ -65,6 +68,31 @@ def _read_index(path: Path) -> tuple[pd.Series, str]:
         raise ValidationError(f"malformed CNDR file: {exc}") from exc
 
 
+def _skew_closes(obs: pd.DataFrame, skew_file: Path | None) -> pd.Series:
+    """CBOE SKEW closes: the warehouse's ``skew`` series when it has one, else ``skew_file``.
+
+    A close is knowable at its own session's close (like the VIX), so the frame takes the
+    SKEW of each roll session itself.
+    """
+    stored = obs[obs["series_id"] == "skew"]
+    if not stored.empty:
+        latest = stored.sort_values(["date", "available_at"]).drop_duplicates("date", keep="last")
+        return latest.set_index("date")["value"]
+    if skew_file is None:
+        raise ValidationError(
+            "this variant reads the CBOE SKEW index: the warehouse has no `skew` series, "
+            "so pass --skew-file SKEW_History.csv"
+        )
+    try:
+        rows = parse_cboe_index(Path(skew_file).read_bytes(), "skew", str(skew_file))
+    except OSError as exc:
+        raise ValidationError(f"cannot read the SKEW file {skew_file}: {exc.strerror}") from exc
+    except SourceParseError as exc:
+        raise ValidationError(f"malformed SKEW file: {exc}") from exc
+    rows = rows.dropna(subset=["date", "value"]).drop_duplicates("date", keep="last")
+    return rows.set_index("date")["value"]
+
+
 def _range(
     cndr: pd.Series, obs: pd.DataFrame, start: str | None, end: str | None
 ) -> tuple[pd.Timestamp, pd.Timestamp]:
@@ -90,8 +118,9 @@ def validate_model(
     db_path: str | Path,
     start: str | None = None,
     end: str | None = None,
-    params: Params | None = None,
     variant: str = "default",
+    params: Params | None = None,
+    skew_file: str | Path | None = None,
 ) -> ValidationResult:
     """Replicate ``index`` with the model over ``[start, end]`` and store the figures.
 
@@ -101,7 +130,10 @@ def validate_model(
     file : the index history (Cboe ``CNDR_History.csv`` format).
     db_path : the warehouse; it must already hold the market series (``condorcap run``).
     start, end : range of month *expiries* (default: where file and warehouse overlap).
-    params : method parameters (default ``Params()``); ``variant`` names them in the table.
+    variant : a named calibration (``tasks.validation.calibration.CALIBRATIONS``) applied
+        over ``params`` (default ``Params()``); its name goes to ``model_checks.variant``.
+    skew_file : CBOE ``SKEW_History.csv``, read when the variant uses the SKEW index and the
+        warehouse holds no ``skew`` series.
 
     Raises
     ------
@@ -110,7 +142,9 @@ def validate_model(
     """
     if index not in INDICES:
         raise ValidationError(f"unknown index {index!r}: choose from {', '.join(INDICES)}")
-    params = params or Params()
+    if variant not in CALIBRATIONS:
+        raise ValidationError(f"unknown variant {variant!r}: choose from {', '.join(CALIBRATIONS)}")
+    params = calibrated_params(variant, params)
     file = Path(file)
     db_file = Path(db_path)
     if not db_file.exists():
@@ -119,7 +153,7 @@ def validate_model(
     with db.RunWorkspace(db_file, flow="validate-model") as ws:
         con = ws.connect()
         try:
-            obs = db.read_observations(con, series_ids=list(MARKET_SERIES))
+            obs = db.read_observations(con, series_ids=[*MARKET_SERIES, "skew"])
         finally:
             con.close()
         lo, hi = _range(cndr, obs, start, end)
@@ -127,6 +161,10 @@ def validate_model(
         obs = obs[obs["available_at"] <= hi]
         rolls = roll_sessions(lo, hi)
         frame = market_frame(obs, sessions=rolls)
+        if uses_skew_index(params.validation):
+            frame["skew"] = _skew_closes(obs, Path(skew_file) if skew_file else None).reindex(
+                frame.index
+            )
         months = cndr_months(frame, cndr, lo, hi, params.pricing, params.validation)
         months = months[months["index_excess"].notna()].reset_index(drop=True)
         if len(months) < 2:
@@ -201,7 +239,14 @@ def _table(res: ValidationResult) -> str:
 
 
 def validate_command(
-    index: str, file: Path, start: str | None, end: str | None, db_path: Path, fmt: str
+    index: str,
+    file: Path,
+    start: str | None,
+    end: str | None,
+    db_path: Path,
+    fmt: str,
+    variant: str = "default",
+    skew_file: Path | None = None,
 ) -> int:
     """The CLI's ``validate-model``: print the figures, return the exit code (0, 1 or 2)."""
     if fmt not in FORMATS:
@@ -212,7 +257,9 @@ def validate_command(
               file=sys.stderr)  # fmt: skip
         return EXIT_USAGE
     try:
-        res = validate_model(index, file, db_path, start=start, end=end)
+        res = validate_model(
+            index, file, db_path, start=start, end=end, variant=variant, skew_file=skew_file
+        )
     except (ValidationError, db.WarehouseBusy) as exc:
         print(f"validate-model failed: {exc}", file=sys.stderr)
         return EXIT_DATA

@@ -232,6 +232,10 @@ class ValidationParams(_Strict):
     call_slope_per_vix: float = 0.0
     cost_min_per_leg: float = 0.0  # points per option on each opening trade (half-spread floor)
     cost_frac_per_leg: float = 0.0  # ... or this fraction of the option's price, if larger
+    skew_index_ref: float = 120.0  # CBOE SKEW level at which put_slope applies unchanged
+    put_slope_per_skew: float = 0.0  # change in put_slope per 100 SKEW points above the ref
+    atm_ratio_per_vix: float = 0.0  # change in atm_ratio per 100 VIX points above the ref
+    atm_ratio_per_skew: float = 0.0  # change in atm_ratio per 100 SKEW points above the ref
 
 
 class Params(_Strict):

@@ -33,19 +33,29 @@ MONTH_COLUMNS = [
 ]  # fmt: skip
 
 
-def skew_slopes(
-    vix: FloatArray, pricing: PricingParams, rules: ValidationParams
-) -> tuple[FloatArray, FloatArray]:
-    """Put and call skew slopes per month, optionally moving with the VIX level.
+def uses_skew_index(rules: ValidationParams) -> bool:
+    """True when the calibration reads the CBOE SKEW index (the frame needs a ``skew`` column)."""
+    return rules.put_slope_per_skew != 0.0 or rules.atm_ratio_per_skew != 0.0
 
-    ``slope = base + per_vix · (VIX − vix_ref)/100``; with the default ``per_vix = 0`` both
-    are the SPEC §3.1 constants. The slopes never go below zero (a negative put slope would
-    price the wings below ATM vol, which no SPX chain shows).
+
+def skew_slopes(
+    vix: FloatArray, skew_index: FloatArray, pricing: PricingParams, rules: ValidationParams
+) -> tuple[FloatArray, FloatArray]:
+    """Put and call skew slopes per month, optionally moving with the VIX and SKEW levels.
+
+    ``put = put_slope + put_slope_per_vix·(VIX − skew_vix_ref)/100
+    + put_slope_per_skew·(SKEW − skew_index_ref)/100`` (the call slope likewise with its
+    VIX term); with the defaults (all ``per_*`` 0) both are the SPEC §3.1 constants. The
+    slopes never go below zero (a negative put slope would price the wings below ATM vol,
+    which no SPX chain shows).
     """
     dv = (np.asarray(vix, dtype=float) - rules.skew_vix_ref) / 100.0
-    put = np.maximum(pricing.put_slope + rules.put_slope_per_vix * dv, 0.0)
+    put = pricing.put_slope + rules.put_slope_per_vix * dv
+    if rules.put_slope_per_skew != 0.0:
+        ds = (np.asarray(skew_index, dtype=float) - rules.skew_index_ref) / 100.0
+        put = put + rules.put_slope_per_skew * ds
     call = np.maximum(pricing.call_slope + rules.call_slope_per_vix * dv, 0.0)
-    return put, call
+    return np.maximum(put, 0.0), call
 
 
 def condor_months(
@@ -59,7 +69,8 @@ def condor_months(
     Parameters
     ----------
     frame : the point-in-time market frame (``tasks.market.frame.market_frame``): ``spx,
-        vix9d, vix, vix3m, vix6m, tbill_3m, r`` per session; must hold every roll session.
+        vix9d, vix, vix3m, vix6m, tbill_3m, r`` per session (plus ``skew``, the CBOE SKEW
+        close, when :func:`uses_skew_index`); must hold every roll session.
     rolls : sorted SPX monthly expiry sessions (``cndr.monthly_expiries``).
     pricing : the surface's parameters (ATM ratio, skew, floor, dividend yield, strike grid).
     rules : the index's deltas and the calibration fields (:class:`ValidationParams`).
@@ -71,7 +82,8 @@ def condor_months(
         ``= max(put wing, call wing) − credit`` (points), the expiry close ``settle``, the
         condor's ``payoff`` at expiry (points owed), ``pnl = credit − payoff`` and
         ``model_excess = pnl / max_loss``. Months whose entry lacks an SPX, VIX or rate
-        close are dropped (they cannot be priced point in time).
+        close (or a SKEW close, when the calibration uses it) are dropped: they cannot be
+        priced point in time.
 
     Notes
     -----
@@ -82,10 +94,11 @@ def condor_months(
     expiry = pd.DatetimeIndex(rolls[1:])
     at_entry = frame.reindex(entry)
     settle = frame["spx"].reindex(expiry).to_numpy(dtype=float)
-    ok = (
-        np.isfinite(at_entry[["spx", "vix", "r"]].to_numpy(dtype=float)).all(axis=1)
-        & np.isfinite(settle)
-    )
+    required = ["spx", "vix", "r"] + (["skew"] if uses_skew_index(rules) else [])
+    missing = [c for c in required if c not in at_entry]
+    if missing:
+        raise ValueError(f"the market frame has no {', '.join(missing)} column")
+    ok = np.isfinite(at_entry[required].to_numpy(dtype=float)).all(axis=1) & np.isfinite(settle)
     entry, expiry, at_entry, settle = entry[ok], expiry[ok], at_entry[ok], settle[ok]
     days = (expiry - entry).days.to_numpy()
     T = days / DAYS_PER_YEAR
@@ -94,8 +107,9 @@ def condor_months(
     q = pricing.div_yield
     vix = at_entry["vix"].to_numpy(dtype=float)
     term = VolTerm(*(at_entry[c].to_numpy(dtype=float) for c in ("vix9d", "vix", "vix3m", "vix6m")))
-    sig_atm = atm_vol(T, term, pricing.atm_ratio)
-    put_slope, call_slope = skew_slopes(vix, pricing, rules)
+    skew_index = at_entry["skew"].to_numpy(dtype=float) if "skew" in at_entry else np.nan * vix
+    sig_atm = atm_vol(T, term, 1.0) * atm_ratios(vix, skew_index, pricing, rules)
+    put_slope, call_slope = skew_slopes(vix, skew_index, pricing, rules)
 
     col = (slice(None), None)  # per-month arrays against the leg axis
     targets = np.array([-rules.wing_delta, -rules.short_delta, rules.short_delta, rules.wing_delta])
@@ -123,6 +137,22 @@ def condor_months(
         }
     )  # fmt: skip
     return out[MONTH_COLUMNS]
+
+
+def atm_ratios(
+    vix: FloatArray, skew_index: FloatArray, pricing: PricingParams, rules: ValidationParams
+) -> FloatArray:
+    """The ATM-vol-to-VIX ratio per month, optionally moving with the VIX and SKEW levels.
+
+    ``atm_ratio + atm_ratio_per_vix·(VIX − skew_vix_ref)/100
+    + atm_ratio_per_skew·(SKEW − skew_index_ref)/100``. The VIX is a variance-swap rate,
+    which exceeds ATM vol by more when the skew is steeper; with the defaults (``per_*``
+    0) the ratio is the SPEC §3.1 constant.
+    """
+    ratio = pricing.atm_ratio + rules.atm_ratio_per_vix * (np.asarray(vix) - rules.skew_vix_ref) / 100
+    if rules.atm_ratio_per_skew != 0.0:
+        ratio = ratio + rules.atm_ratio_per_skew * (skew_index - rules.skew_index_ref) / 100
+    return np.asarray(ratio, dtype=float)
 
 
 def entry_costs(price: FloatArray, rules: ValidationParams) -> FloatArray:

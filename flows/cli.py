@@ -394,11 +394,16 @@ def validate_model(
     skew_file: Annotated[
         Path | None, typer.Option("--skew-file", help="CBOE SKEW_History.csv, for SKEW variants")
     ] = None,
+    chart: Annotated[
+        Path | None, typer.Option("--chart", help="also write a PNG of the cumulative series")
+    ] = None,
 ) -> None:
     """Check the model surface against Cboe's CNDR index, month by month (SPEC §12)."""
     from flows.validate import validate_command
 
-    code = validate_command(index, file, start, end, _db(db_path), fmt, variant, skew_file)
+    code = validate_command(
+        index, file, start, end, _db(db_path), fmt, variant, skew_file, chart
+    )
     if code:
         raise typer.Exit(code)
 

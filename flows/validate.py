@@ -24,12 +24,14 @@ from tasks.validation import (
     CndrFormatError,
     TrackingFigures,
     cndr_months,
+    cumulative,
     figures_by_year,
     parse_cndr,
     roll_sessions,
     tracking_figures,
 )
 from tasks.validation.calibration import CALIBRATIONS, calibrated_params
+from tasks.validation.fit import leverage
 from tasks.validation.replication import uses_skew_index
 from warehouse import db
 from warehouse.model_checks import write_model_checks
@@ -238,6 +240,32 @@ def _table(res: ValidationResult) -> str:
     return f"{head}\n{body}\nmodel_checks: {res.rows_written} rows (run {res.run_id})"
 
 
+def write_chart(res: ValidationResult, path: Path) -> Path:
+    """PNG of the two cumulative excess-return series (the model at CNDR's leverage)."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # file output only
+    import matplotlib.pyplot as plt
+
+    k = leverage(res.months["model_excess"].to_numpy(), res.months["index_excess"].to_numpy())
+    cum = cumulative(res.months, scale=k)
+    fig, ax = plt.subplots(figsize=(9, 4.5))
+    ax.plot(cum.index, cum["index"], label="CNDR excess over bills", color="black")
+    ax.plot(cum.index, cum["model"], label=f"model ({k:.3f} × P&L per max loss)", color="tab:blue")
+    ax.set_yscale("log")
+    ax.set_title(
+        f"{res.check.upper()} vs model ({res.variant}): corr {res.overall.corr:.2f}, Sharpe "
+        f"{res.overall.sharpe_model:.2f} vs {res.overall.sharpe_index:.2f}"
+    )
+    ax.legend(loc="upper left")
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
 def validate_command(
     index: str,
     file: Path,
@@ -247,6 +275,7 @@ def validate_command(
     fmt: str,
     variant: str = "default",
     skew_file: Path | None = None,
+    chart: Path | None = None,
 ) -> int:
     """The CLI's ``validate-model``: print the figures, return the exit code (0, 1 or 2)."""
     if fmt not in FORMATS:
@@ -263,6 +292,8 @@ def validate_command(
     except (ValidationError, db.WarehouseBusy) as exc:
         print(f"validate-model failed: {exc}", file=sys.stderr)
         return EXIT_DATA
+    if chart is not None:
+        print(f"chart written: {write_chart(res, chart)}", file=sys.stderr)
     if fmt == "json":
         print(figures_json(res.overall))
     else:

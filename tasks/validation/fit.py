@@ -84,9 +84,28 @@ def figures_by_year(months: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["year", *TrackingFigures.__dataclass_fields__])
 
 
-def cumulative(months: pd.DataFrame) -> pd.DataFrame:
-    """The two cumulative excess-return series (growth of 1, compounded monthly), for the chart."""
+def leverage(model: np.ndarray, index: np.ndarray) -> float:
+    """Least-squares ``k`` of ``index ≈ k · model`` (no intercept): CNDR's collateral per max loss.
+
+    The model's return is per unit of max loss, CNDR's per unit of a larger collateral; ``k``
+    puts the two on one scale for a chart (NaN months left out).
+    """
+    m = np.asarray(model, dtype=float)
+    i = np.asarray(index, dtype=float)
+    ok = np.isfinite(m) & np.isfinite(i)
+    return float(m[ok] @ i[ok]) / float(m[ok] @ m[ok])
+
+
+def cumulative(months: pd.DataFrame, scale: float | None = None) -> pd.DataFrame:
+    """The two cumulative excess-return series (growth of 1, compounded monthly), for the chart.
+
+    The model's months are multiplied by ``scale`` (default :func:`leverage`) so both
+    series hold the same collateral per condor.
+    """
+    model = months["model_excess"].to_numpy(dtype=float)
+    index = months["index_excess"].to_numpy(dtype=float)
+    k = leverage(model, index) if scale is None else scale
     out = pd.DataFrame(index=pd.DatetimeIndex(months["expiry"], name="expiry"))
-    for col in ("model_excess", "index_excess"):
-        out[col.replace("_excess", "")] = np.cumprod(1.0 + months[col].fillna(0.0).to_numpy())
+    out["model"] = np.cumprod(1.0 + k * np.nan_to_num(model))
+    out["index"] = np.cumprod(1.0 + np.nan_to_num(index))
     return out

@@ -156,3 +156,19 @@ def test_missing_warehouse_or_file(tmp_path: Path) -> None:
 def test_an_unreadable_index_file_is_a_data_error(small_db: Path, tmp_path: Path) -> None:
     res = _invoke("--file", str(tmp_path / "nope.csv"), "--db", str(small_db))
     assert res.exit_code == 1 and "cannot read the index file" in res.stderr
+
+
+def test_chart_option_writes_a_png_and_keeps_the_json_last(small_db: Path, tmp_path: Path) -> None:
+    png = tmp_path / "cndr.png"
+    res = _invoke("--file", str(CNDR_FILE), "--db", str(small_db), "--format", "json",
+                  "--chart", str(png))  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert list(json.loads(res.stdout.strip().splitlines()[-1])) == KEYS
+
+
+def test_a_skew_variant_without_skew_data_says_what_to_pass(small_db: Path) -> None:
+    res = _invoke("--file", str(CNDR_FILE), "--db", str(small_db), "--variant", "skew_atm")
+    assert res.exit_code == 1 and "--skew-file" in res.stderr
+    bad = _invoke("--file", str(CNDR_FILE), "--db", str(small_db), "--variant", "nope")
+    assert bad.exit_code == 1 and "unknown variant" in bad.stderr

@@ -44,5 +44,10 @@ def test_per_year_figures_group_months_by_their_expiry_year() -> None:
     by_year = figures_by_year(months).set_index("year")
     assert by_year.loc[2016, "months"] == 2 and by_year.loc[2017, "months"] == 6
     assert by_year.loc[2017, "corr"] == pytest.approx(statistics.correlation(MODEL[2:], INDEX[2:]))
-    cum = cumulative(months)
-    assert cum["model"].iloc[-1] == pytest.approx(math.prod(1 + x for x in MODEL))
+    cum = cumulative(months, scale=0.5)
+    assert cum["model"].iloc[-1] == pytest.approx(math.prod(1 + 0.5 * x for x in MODEL))
+    assert cum["index"].iloc[-1] == pytest.approx(math.prod(1 + x for x in INDEX))
+    # the default scale is the least-squares leverage of index on model
+    k = sum(m * i for m, i in zip(MODEL, INDEX, strict=True)) / sum(m * m for m in MODEL)
+    auto = cumulative(months)
+    assert auto["model"].iloc[1] == pytest.approx((1 + k * MODEL[0]) * (1 + k * MODEL[1]))

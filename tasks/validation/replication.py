@@ -15,14 +15,14 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from schemas.config import PricingParams, ValidationParams
-from tasks.conventions import DAYS_PER_YEAR
+from tasks.conventions import CONDOR_LEGS_BY_STRIKE, DAYS_PER_YEAR
 from tasks.market.pricing import bsm, strike_for_delta
 from tasks.market.surface import VolTerm, atm_vol, skew_vol
 
 FloatArray = NDArray[np.float64]
 
-# legs by strike, low to high; the shorts are the inner pair
-LEGS = ("long_put", "short_put", "short_call", "long_call")
+# legs by strike, low to high (the shorts are the inner pair): every (n, 4) array here
+LEGS = CONDOR_LEGS_BY_STRIKE
 _QTY = np.array([1.0, -1.0, -1.0, 1.0])
 _IS_CALL = np.array([False, False, True, True])
 

@@ -391,5 +391,35 @@ def serve(
     )
 
 
+@app.command("validate-model")
+def validate_model(
+    file: Annotated[
+        Path, typer.Option("--file", help="the index history (Cboe CNDR_History.csv format)")
+    ],
+    index: Annotated[str, typer.Option("--index", help="the strategy index: cndr")] = "cndr",
+    start: Annotated[str | None, typer.Option(help="first month's expiry, YYYY-MM-DD")] = None,
+    end: Annotated[str | None, typer.Option(help="last month's expiry, YYYY-MM-DD")] = None,
+    db_path: DbOption = None,
+    fmt: Annotated[str, typer.Option("--format", help="table or json")] = "table",
+    variant: Annotated[
+        str, typer.Option(help="parameter set: default or a calibration (docs/method-notes.md)")
+    ] = "default",
+    skew_file: Annotated[
+        Path | None, typer.Option("--skew-file", help="CBOE SKEW_History.csv, for SKEW variants")
+    ] = None,
+    chart: Annotated[
+        Path | None, typer.Option("--chart", help="also write a PNG of the cumulative series")
+    ] = None,
+) -> None:
+    """Check the model surface against Cboe's CNDR index, month by month (SPEC §12)."""
+    from flows.validate import validate_command
+
+    code = validate_command(
+        index, file, start, end, _db(db_path), fmt, variant, skew_file, chart
+    )
+    if code:
+        raise typer.Exit(code)
+
+
 if __name__ == "__main__":
     app()

@@ -245,6 +245,26 @@ class HistoryParams(_Strict):
     return_base_sessions: int = Field(21, ge=1)
 
 
+class ValidationParams(_Strict):
+    """SPEC §12: the CNDR replication's rules and the calibration candidates it can test.
+
+    The calibration fields default to values that leave the SPEC §3.1 surface as it is
+    (no VIX-dependent skew, no entry costs); see docs/method-notes.md for their fit.
+    """
+
+    short_delta: float = 0.20
+    wing_delta: float = 0.05
+    skew_vix_ref: float = 20.0  # VIX level at which the skew slopes equal put/call_slope
+    put_slope_per_vix: float = 0.0  # change in put_slope per 100 VIX points above the ref
+    call_slope_per_vix: float = 0.0
+    cost_min_per_leg: float = 0.0  # points per option on each opening trade (half-spread floor)
+    cost_frac_per_leg: float = 0.0  # ... or this fraction of the option's price, if larger
+    skew_index_ref: float = 120.0  # CBOE SKEW level at which put_slope applies unchanged
+    put_slope_per_skew: float = 0.0  # change in put_slope per 100 SKEW points above the ref
+    atm_ratio_per_vix: float = 0.0  # change in atm_ratio per 100 VIX points above the ref
+    atm_ratio_per_skew: float = 0.0  # change in atm_ratio per 100 SKEW points above the ref
+
+
 class Params(_Strict):
     """Every method parameter, grouped by concern."""
 
@@ -257,6 +277,7 @@ class Params(_Strict):
     sizing: SizingParams = SizingParams()
     history: HistoryParams = HistoryParams()
     ingest: IngestLimits = IngestLimits()
+    validation: ValidationParams = ValidationParams()
 
 
 Profile = Literal["steward", "promoter"]

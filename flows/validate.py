@@ -33,7 +33,7 @@ from tasks.validation import (
 from tasks.validation.calibration import CALIBRATIONS, calibrated_params
 from tasks.validation.fit import leverage
 from tasks.validation.replication import uses_skew_index
-from warehouse import db
+from warehouse import db, store
 from warehouse.model_checks import write_model_checks
 
 INDICES = ("cndr",)
@@ -152,7 +152,7 @@ def validate_model(
     if not db_file.exists():
         raise ValidationError(f"no warehouse at {db_file}: run `condorcap run` first")
     cndr, sha = _read_index(file)
-    with db.RunWorkspace(db_file, flow="validate-model") as ws:
+    with store.RunWorkspace(db_file, flow="validate-model") as ws:
         con = ws.connect()
         try:
             obs = db.read_observations(con, series_ids=[*MARKET_SERIES, "skew"])
@@ -289,7 +289,7 @@ def validate_command(
         res = validate_model(
             index, file, db_path, start=start, end=end, variant=variant, skew_file=skew_file
         )
-    except (ValidationError, db.WarehouseBusy) as exc:
+    except (ValidationError, store.WarehouseBusy) as exc:
         print(f"validate-model failed: {exc}", file=sys.stderr)
         return EXIT_DATA
     if chart is not None:

@@ -15,7 +15,7 @@ module         what it holds
 
 The condor leg order and quantities (``CONDOR_LEGS``, ``CONDOR_QTY``, ``CONDOR_PUT_CALL``)
 and the contract ``MULTIPLIER`` are :mod:`tasks.conventions`' and re-exported here for the
-callers that import them from this package (``flows/report.py``, ``tasks/history``).
+callers that import them from this package (``report/``, ``tasks/history``).
 """
 
 from tasks.conventions import CONDOR_LEGS, CONDOR_PUT_CALL, CONDOR_QTY, MULTIPLIER

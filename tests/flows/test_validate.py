@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 from flows.cli import app
 from schemas.config import ReleaseLags
 from tasks import ingest
-from warehouse import db
+from warehouse import db, store
 
 runner = CliRunner()
 CNDR_FILE = FIXTURES / "validation" / "cboe_CNDR_History_2016-11_2018-01.csv"
@@ -32,7 +32,7 @@ ROLLS_2017 = ["2016-12-16", "2017-01-20", "2017-02-17", "2017-03-17", "2017-04-2
 def small_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A warehouse holding the snapshot's market series for 2016-10 … 2018-01, loaded as a run does."""
     path = tmp_path_factory.mktemp("validate") / "w.duckdb"
-    with db.RunWorkspace(path) as ws:
+    with store.RunWorkspace(path) as ws:
         con = ws.connect()
         try:
             with db.transaction(con):

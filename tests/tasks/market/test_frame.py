@@ -1,4 +1,4 @@
-"""tasks/market.py: the point-in-time market frame every pricing step reads."""
+"""tasks/market/frame.py: the point-in-time market frame every pricing step reads."""
 
 from __future__ import annotations
 

@@ -87,9 +87,9 @@ def resolve_session(
             f"no session up to {today.date()} has every required series: {_ends(list(LATEST_SERIES), last)}"
         )
     pos = have.index.get_loc(latest) + 1
-    limiting = [s for s in LATEST_SERIES if not have.iloc[pos][s]] if pos < len(have) else []
-    if not limiting:  # the data is complete up to today itself
-        return latest, f"as_of {latest.date()} (the latest session, every series up to date)"
+    if pos == len(have) or have.index[pos] > today:  # nothing is missing: today is the bound
+        return latest, f"as_of {latest.date()} (the latest session up to {today.date()})"
+    limiting = [s for s in LATEST_SERIES if not have.iloc[pos][s]]
     others = [s for s in LATEST_SERIES if s not in limiting]
     note = f"as_of {latest.date()} (limited by {_ends(limiting, last)}"
     if others:

@@ -194,8 +194,13 @@ def _check_run_inputs(
     config: Path | None,
     snapshot_dir: Path | None,
     days: list[Callable[[], date | None]],
+    record: bool = True,
 ) -> list[date | None]:
-    """Dates, paths, then the portfolio file (only once the cheap checks pass)."""
+    """Dates, paths, then the portfolio file (only once the cheap checks pass).
+
+    A refusal is recorded as a failed ``runs`` row of ``flow`` when ``record`` (the
+    commands that run a flow) and the warehouse exists.
+    """
     problems: list[str] = []
     parsed = [_collect(problems, d) for d in days]
     problems += check_db(db_path)
@@ -205,6 +210,8 @@ def _check_run_inputs(
         problems.append(f"--config {config}: no such file")
     if not problems:
         _collect(problems, lambda: load_config(config or DEFAULT_CONFIG))
+    if problems and not record:
+        _fail(problems, 2, label="refused")
     if problems:
         _refuse(flow, db_path, next((d for d in parsed if d is not None), None), problems)
     return parsed
@@ -624,7 +631,7 @@ def serve(
     Runs until interrupted; scheduled runs on NYSE holidays finish as "not a session".
     """
     db_file = _db(db_path)
-    _check_run_inputs("serve", db_file, config, None, [])
+    _check_run_inputs("serve", db_file, config, None, [], record=False)
     if not os.environ.get("PREFECT_API_URL"):
         errors.print(
             "PREFECT_API_URL is not set: deployments need a running Prefect server "

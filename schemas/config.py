@@ -172,8 +172,8 @@ class HedgeParams(_Strict):
     moneyness: float = Field(1.25, gt=0, le=10)
     # VIX points between the long and short call of a spread
     spread_width: float = Field(10.0, gt=0)
-    beta_band_low: float = Field(0.2, ge=0)
-    beta_band_high: float = Field(0.6, ge=0)
+    beta_band_low: float = Field(0.2, ge=-5, le=5)  # a portfolio beta band: may be below 0
+    beta_band_high: float = Field(0.6, ge=-5, le=5)
     phi: float = Field(1.0, ge=0)
     macro_scale: float = Field(0.25, ge=0, le=1)
     premium_cap_monthly: float = Field(0.01, ge=0, le=1)

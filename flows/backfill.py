@@ -13,7 +13,7 @@ from prefect import flow
 
 from flows import steps
 from flows.daily import DEFAULT_CONFIG, SNAPSHOT_DIR, ingest, sizing_tables
-from schemas.config import Params, SourceUrls, load_portfolios
+from schemas.config import SourceUrls, load_portfolios
 from tasks.market import calendar
 from warehouse import db
 from warehouse.store import RunWorkspace
@@ -55,7 +55,9 @@ def backfill_flow(
     t0 = time.perf_counter()
     timings: dict[str, float] = {}
     db_file = Path(db_path) if db_path else db.default_db_path()
-    params = Params()
+    # the portfolio file's [method] table sets the run-wide parameters (sizing or not)
+    portfolio_file = load_portfolios(config_path or DEFAULT_CONFIG)
+    params = portfolio_file.run_params
 
     with RunWorkspace(db_file, flow="backfill") as ws:
         ws.as_of = end
@@ -81,7 +83,7 @@ def backfill_flow(
 
         say("history and betas")
         t = time.perf_counter()
-        portfolios = load_portfolios(config_path or DEFAULT_CONFIG).portfolios if sizing else []
+        portfolios = portfolio_file.portfolios if sizing else []
         facts = steps.analytics(
             work, list(days), params, steps.hedge_tenors_of([p.params for p in portfolios])
         )

@@ -1,34 +1,104 @@
-"""The ``condorcap`` command line: run, backfill, sql (and the operations commands)."""
+"""The ``condorcap`` command line: run, backfill, sql (and the operations commands).
+
+Start-up cost matters here (``condorcap --help``, a refused date): this module imports
+only typer and rich; pandas, Prefect and DuckDB are imported by the command that needs
+them, after its inputs are checked (:mod:`flows.preflight`).
+"""
 
 from __future__ import annotations
 
+import importlib
 import json
+import logging
 import os
 import sys
+from collections.abc import Callable
+from datetime import date
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from types import ModuleType
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
-import pandas as pd
 import typer
 from rich.console import Console
-from rich.table import Table
+from rich.text import Text
 
 import flows  # noqa: F401 - sets Prefect start-up defaults before prefect is imported
-from tasks.sizing import SizingResult
-from warehouse import db
+from flows import DEFAULT_CONFIG
+from flows.preflight import (
+    InputError,
+    Refusal,
+    check_db,
+    check_snapshot,
+    load_config,
+    parse_day,
+    record_refusal,
+)
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from rich.table import Table
+
+    from tasks.sizing import SizingResult
+
+
+class _LazyModule:
+    """A module imported on first attribute access (``db.query`` imports warehouse.db then)."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __getattr__(self, attr: str) -> Any:
+        module: ModuleType = importlib.import_module(self._name)
+        return getattr(module, attr)
+
+
+db: Any = _LazyModule("warehouse.db")
 
 app = typer.Typer(
     help="condorcap: daily CAPM/WACC-aware sizing of SPX iron-condor ladders with an ALVH hedge.",
     no_args_is_help=True,
     add_completion=False,
+    pretty_exceptions_enable=False,  # errors are one line; --verbose re-raises for the traceback
 )
 # a pipe or CI log gets a wide fixed width rather than rich's 80 columns
 console = Console(width=None if sys.stdout.isatty() else 140)
+# progress and errors go to stderr, so `condorcap run > day.txt` keeps only the results
+errors = Console(stderr=True, highlight=False)
+
+# the same default as warehouse.db.default_db_path (not imported: it pulls in pandas)
+DEFAULT_DB = "data/condorcap.duckdb"
+DB_ENV = "CONDORCAP_DB"
 
 DbOption = Annotated[
     Path | None,
-    typer.Option("--db", help="warehouse file [default: $CONDORCAP_DB or data/condorcap.duckdb]"),
+    typer.Option(
+        "--db",
+        help=f"warehouse file \\[default: ${DB_ENV} or {DEFAULT_DB}]",
+        envvar=DB_ENV,
+        show_envvar=False,
+        metavar="FILE",
+    ),
+]
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        help="portfolio TOML (its \\[method] table sets the run-wide parameters) \\[default: examples/portfolios.toml]",
+        metavar="FILE",
+    ),
+]
+SnapshotOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--snapshot-dir",
+        help="a snapshot folder (provider files + manifest.toml) \\[default: warehouse/snapshot]",
+        metavar="DIR",
+    ),
+]
+VerboseOption = Annotated[
+    bool,
+    typer.Option("--verbose", "-v", help="full tracebacks and Prefect's own log lines", metavar=""),
 ]
 
 
@@ -43,21 +113,114 @@ class Fmt(StrEnum):
     json = "json"
 
 
-def _quiet_prefect() -> None:
+# --------------------------------------------------------------------------- plumbing
+
+
+def _quiet_prefect(verbose: bool = False) -> None:
     """One-off commands print their own summary: Prefect's per-task INFO lines would bury it.
 
-    Warnings (quarantined rows, failures) still show; export PREFECT_LOGGING_LEVEL=INFO to
-    see every task. Must run before prefect is first imported (flows import it lazily).
+    Warnings (quarantined rows, failures) still show; ``--verbose`` (or
+    ``PREFECT_LOGGING_LEVEL=INFO``) shows every task. Must run before prefect is first
+    imported (flows import it lazily).
     """
-    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    if not verbose:
+        os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+
+
+class _NoEngineFailures(logging.Filter):
+    """Drop the engine's own failure report from the console (not from the Prefect API).
+
+    A failed flow logs its traceback twice ("Encountered exception during execution",
+    "Task run failed … Retries are exhausted") and "Finished in state Failed(…)"; the CLI
+    says the same in one line, and the full record stays in the Prefect database.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        engine = record.name.startswith(("prefect.flow_runs", "prefect.task_runs"))
+        failure = record.exc_info is not None or str(record.msg).startswith("Finished in state")
+        return not (engine and record.levelno >= logging.ERROR and failure)
+
+
+def _hush_engine_failures() -> None:
+    """Install :class:`_NoEngineFailures` on Prefect's console handlers (call after import)."""
+    from prefect.logging.handlers import PrefectConsoleHandler
+
+    for name in ("", "prefect", "prefect.flow_runs", "prefect.task_runs"):
+        for handler in logging.getLogger(name).handlers:
+            if isinstance(handler, PrefectConsoleHandler) and not any(
+                isinstance(f, _NoEngineFailures) for f in handler.filters
+            ):
+                handler.addFilter(_NoEngineFailures())
+
+
+def say(line: str) -> None:
+    """A progress line (stderr, plain text: no rich markup in data-derived strings)."""
+    errors.print(Text(line, style="dim"), soft_wrap=True)
+
+
+def _fail(lines: list[str], code: int = 1, label: str = "error") -> NoReturn:
+    """Print each problem as one line (never wrapped, never markup) and exit ``code``."""
+    for line in lines:
+        errors.print(Text.assemble((f"{label}: ", "bold red"), line), soft_wrap=True)
+    raise typer.Exit(code)
 
 
 def _db(path: Path | None) -> Path:
-    return path or db.default_db_path()
+    return path or Path(os.environ.get(DB_ENV) or DEFAULT_DB)
+
+
+def _collect(problems: list[str], check: Callable[[], Any]) -> Any:
+    """Run one input check, adding its problem lines to ``problems`` instead of raising."""
+    try:
+        return check()
+    except InputError as exc:
+        problems.extend(str(exc).splitlines())
+        return None
+
+
+def _refuse(flow: str, db_path: Path, as_of: date | None, problems: list[str]) -> NoReturn:
+    """Refuse a run before Prefect starts: one line per problem, a failed ``runs`` row, exit 2."""
+    errors.print(Text.assemble(("refused: ", "bold red"), problems[0]), soft_wrap=True)
+    for line in problems[1:]:
+        errors.print(Text.assemble(("refused: ", "bold red"), line), soft_wrap=True)
+    sys.stderr.flush()
+    record_refusal(Refusal(flow, db_path, as_of, "; ".join(problems)))
+    raise typer.Exit(2)
+
+
+def _check_run_inputs(
+    flow: str,
+    db_path: Path,
+    config: Path | None,
+    snapshot_dir: Path | None,
+    days: list[Callable[[], date | None]],
+    record: bool = True,
+) -> list[date | None]:
+    """Dates, paths, then the portfolio file (only once the cheap checks pass).
+
+    A refusal is recorded as a failed ``runs`` row of ``flow`` when ``record`` (the
+    commands that run a flow) and the warehouse exists.
+    """
+    problems: list[str] = []
+    parsed = [_collect(problems, d) for d in days]
+    problems += check_db(db_path)
+    if snapshot_dir is not None:
+        problems += check_snapshot(snapshot_dir)
+    if config is not None and not config.is_file():
+        problems.append(f"--config {config}: no such file")
+    if not problems:
+        _collect(problems, lambda: load_config(config or DEFAULT_CONFIG))
+    if problems and not record:
+        _fail(problems, 2, label="refused")
+    if problems:
+        _refuse(flow, db_path, next((d for d in parsed if d is not None), None), problems)
+    return parsed
 
 
 def frame_table(df: pd.DataFrame, title: str | None = None) -> Table:
     """A rich table of a DataFrame (floats to 4 significant decimals)."""
+    from rich.table import Table
+
     t = Table(title=title, show_lines=False, header_style="bold")
     for c in df.columns:
         t.add_column(str(c), overflow="fold")
@@ -67,6 +230,8 @@ def frame_table(df: pd.DataFrame, title: str | None = None) -> Table:
 
 
 def _fmt(v: object) -> str:
+    import pandas as pd
+
     if v is None or (isinstance(v, float) and pd.isna(v)):
         return ""
     if isinstance(v, float):
@@ -76,44 +241,62 @@ def _fmt(v: object) -> str:
     return str(v)
 
 
+# --------------------------------------------------------------------------- run
+
+
 @app.command()
 def run(
     as_of: Annotated[
         str | None,
-        typer.Option("--as-of", help="session date YYYY-MM-DD [default: latest complete]"),
+        typer.Option(
+            "--as-of",
+            help="session date YYYY-MM-DD; 'today' (or omitted): the latest session on which "
+            "every required series (SPX, VIX, VIX3M, T-bill) is knowable \\[default: today]",
+            metavar="DATE",
+        ),
     ] = None,
     source: Annotated[Source, typer.Option(help="where data comes from")] = Source.snapshot,
-    snapshot_dir: Annotated[
-        Path | None,
-        typer.Option("--snapshot-dir", help="a snapshot folder (provider files + manifest.toml)"),
-    ] = None,
+    snapshot_dir: SnapshotOption = None,
     db_path: DbOption = None,
-    config: Annotated[
-        Path | None,
-        typer.Option("--config", help="portfolio TOML [default: examples/portfolios.toml]"),
-    ] = None,
+    config: ConfigOption = None,
+    verbose: VerboseOption = False,
 ) -> None:
     """Run the daily flow once and print the day's signal states and sizing."""
-    _quiet_prefect()
+    db_file = _db(db_path)
+    (day,) = _check_run_inputs(
+        "daily", db_file, config, snapshot_dir, [lambda: parse_day("--as-of", as_of)]
+    )
+    explicit = as_of is not None and as_of.strip().lower() != "today"
+    _quiet_prefect(verbose)
+    say("starting Prefect…")
     from flows.daily import daily_flow
 
+    if not verbose:
+        _hush_engine_failures()
     try:
         result = daily_flow(
-            as_of=as_of,
+            as_of=day.isoformat() if explicit and day else None,
             source=source.value,
             snapshot_dir=str(snapshot_dir) if snapshot_dir else None,
-            db_path=str(_db(db_path)),
+            db_path=str(db_file),
             config_path=str(config) if config else None,
+            progress=say,
         )
-    except Exception as exc:  # the flow already logged the traceback; say it plainly
-        console.print(f"[bold red]run failed:[/] {exc}")
-        raise typer.Exit(1) from exc
+    except Exception as exc:  # the Prefect logs keep the traceback; say it plainly
+        if verbose:
+            raise
+        _fail([f"run failed: {exc}".replace("\n", "; ")], 1, label="error")
     if result.status == "skipped":
-        console.print(result.message)
+        console.print(result.message, markup=False)
         return
+    _print_daily(result, db_file)
+
+
+def _print_daily(result: Any, db_file: Path) -> None:
+    """The daily run's summary: loads, quarantine, signal states, each recommendation."""
     console.print(
         f"[bold]condorcap daily run[/] {result.run_id}  as_of [bold]{result.as_of.date()}[/]  "
-        f"({result.seconds:.1f} s)  warehouse: {_db(db_path)}"
+        f"({result.seconds:.1f} s)  warehouse: {db_file}"
     )
     console.print(
         "loaded: "
@@ -130,15 +313,22 @@ def run(
 
 
 def _money(v: float) -> str:
+    import pandas as pd
+
     return "" if pd.isna(v) else f"${v:,.0f}"
 
 
 def _pct(v: float) -> str:
+    import pandas as pd
+
     return "" if pd.isna(v) else f"{v:.2%}"
 
 
 def print_recommendation(sized: SizingResult) -> None:
     """One portfolio's recommendation: tranches, hedge, capital metrics, stress, rationale."""
+    import pandas as pd
+    from rich.table import Table
+
     risk = sized.portfolio_risk.iloc[0]
     legs = sized.daily_sizing
     pos = sized.positions
@@ -202,29 +392,59 @@ def print_recommendation(sized: SizingResult) -> None:
     )
     console.print("why:")
     for line in sized.rationale:
-        console.print(f"  • {line}")
+        console.print(f"  • {line}", markup=False)
     console.print()
 
 
 @app.command()
 def backfill(
     start: Annotated[
-        str | None, typer.Option(help="first session [default: snapshot start]")
+        str | None,
+        typer.Option(
+            help="first session YYYY-MM-DD \\[default: the snapshot's first]",
+            metavar="DATE",
+        ),
     ] = None,
-    end: Annotated[str | None, typer.Option(help="last session [default: latest complete]")] = None,
-    snapshot_dir: Annotated[Path | None, typer.Option("--snapshot-dir")] = None,
+    end: Annotated[
+        str | None,
+        typer.Option(
+            help="last session YYYY-MM-DD \\[default: the latest complete session]",
+            metavar="DATE",
+        ),
+    ] = None,
+    snapshot_dir: SnapshotOption = None,
     db_path: DbOption = None,
     sizing: Annotated[
-        bool, typer.Option("--sizing", help="also size the portfolios on every session")
+        bool,
+        typer.Option(
+            "--sizing/--no-sizing", help="also size the portfolios on every session", metavar=""
+        ),
     ] = False,
-    config: Annotated[Path | None, typer.Option("--config", help="portfolio TOML")] = None,
+    config: ConfigOption = None,
+    verbose: VerboseOption = False,
 ) -> None:
     """Run the method over every session of a range, vectorised, with a progress bar."""
-    _quiet_prefect()
+    db_file = _db(db_path)
+    lo, hi = _check_run_inputs(
+        "backfill",
+        db_file,
+        config,
+        snapshot_dir,
+        [
+            lambda: parse_day("--start", start, allow_today=False),
+            lambda: parse_day("--end", end, allow_future=True),
+        ],
+    )
+    if lo and hi and lo > hi:
+        _refuse("backfill", db_file, hi, [f"--start {lo} is after --end {hi}"])
+    _quiet_prefect(verbose)
+    say("starting Prefect…")
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from flows.backfill import backfill_flow
 
+    if not verbose:
+        _hush_engine_failures()
     stages = ["ingest", "signals", "history and betas", "write"] + (["sizing"] if sizing else [])
     with Progress(
         TextColumn("[bold]{task.description}"), BarColumn(), TimeElapsedColumn(), console=console
@@ -236,23 +456,26 @@ def backfill(
 
         try:
             res = backfill_flow(
-                start=start,
-                end=end,
+                start=lo.isoformat() if lo else None,
+                end=hi.isoformat() if hi else None,
                 snapshot_dir=str(snapshot_dir) if snapshot_dir else None,
-                db_path=str(_db(db_path)),
+                db_path=str(db_file),
                 config_path=str(config) if config else None,
                 sizing=sizing,
                 progress=progress,
             )
         except Exception as exc:
-            console.print(f"[bold red]backfill failed:[/] {exc}")
-            raise typer.Exit(1) from exc
+            if verbose:
+                raise
+            bar.stop()
+            _fail([f"backfill failed: {exc}".replace("\n", "; ")], 1)
         bar.update(job, completed=len(stages), description="backfill: done")
     console.print(
         f"backfilled {res.sessions} sessions {res.start.date()} → {res.end.date()}: "
         f"{res.rows_written} rows in {res.seconds:.1f} s ("
         + ", ".join(f"{k} {v:.1f} s" for k, v in res.timings.items())
-        + ")"
+        + ")",
+        markup=False,
     )
 
 
@@ -294,64 +517,99 @@ def sql(
 
 @app.command()
 def report(
-    as_of: Annotated[str, typer.Option("--as-of", help="a session already run")],
-    out: Annotated[Path, typer.Option("--out", help="folder for the HTML file")] = Path("."),
+    as_of: Annotated[
+        str, typer.Option("--as-of", help="a session already run (YYYY-MM-DD)", metavar="DATE")
+    ],
+    out: Annotated[
+        Path, typer.Option("--out", help="folder for the HTML file", metavar="DIR")
+    ] = Path("."),
     db_path: DbOption = None,
 ) -> None:
     """Write a static, offline HTML report of one day (tables and charts)."""
+    problems: list[str] = []
+    _collect(problems, lambda: parse_day("--as-of", as_of, allow_today=False))
+    if problems:
+        _fail(problems, 2, label="refused")
     from report import ReportError, write_report
 
     try:
         path = write_report(_db(db_path), as_of, out)
     except (ReportError, FileNotFoundError) as exc:
-        console.print(f"[bold red]report failed:[/] {exc}")
-        raise typer.Exit(1) from exc
-    console.print(f"report written: {path}")
+        _fail([f"report failed: {exc}"], 1)
+    console.print(f"report written: {path}", markup=False)
 
 
 @app.command()
 def export(
     table: Annotated[str, typer.Option("--table", help="a warehouse table")],
-    out: Annotated[Path, typer.Option("--out", help="FILE.parquet")],
-    as_of: Annotated[str | None, typer.Option("--as-of", help="only this day's rows")] = None,
+    out: Annotated[Path, typer.Option("--out", help="FILE.parquet", metavar="FILE")],
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            "--as-of",
+            help="only this day's rows \\[default: every day]",
+        ),
+    ] = None,
     db_path: DbOption = None,
 ) -> None:
     """Export a warehouse table (or one day of it) to Parquet."""
+    problems: list[str] = []
+    _collect(problems, lambda: parse_day("--as-of", as_of, allow_today=False))
+    if problems:
+        _fail(problems, 2, label="refused")
     from flows.export import ExportError, export_table
 
     try:
         n = export_table(_db(db_path), table, out, as_of=as_of)
     except (ExportError, FileNotFoundError) as exc:
-        console.print(f"[bold red]export failed:[/] {exc}")
-        raise typer.Exit(1) from exc
-    console.print(f"{n} rows of {table} → {out}")
+        _fail([f"export failed: {exc}"], 1)
+    console.print(f"{n} rows of {table} → {out}", markup=False)
 
 
 @app.command("size-many")
 def size_many(
     config: Annotated[
-        Path, typer.Option("--config", help="portfolio TOML (any number of portfolios)")
+        Path,
+        typer.Option("--config", help="portfolio TOML (any number of portfolios)", metavar="FILE"),
     ],
-    as_of: Annotated[str, typer.Option("--as-of", help="a session already ingested")],
+    as_of: Annotated[
+        str, typer.Option("--as-of", help="a session already ingested (YYYY-MM-DD)", metavar="DATE")
+    ],
     workers: Annotated[
-        int | None, typer.Option(help="local Dask worker processes (needs the [dask] extra)")
+        int | None,
+        typer.Option(help="local Dask worker processes (needs the \\[dask] extra)", min=1),
     ] = None,
     dask_address: Annotated[
         str | None, typer.Option("--dask-address", help="an existing Dask scheduler")
     ] = None,
     db_path: DbOption = None,
+    verbose: VerboseOption = False,
 ) -> None:
     """Size many portfolios for one day, optionally across Dask workers."""
-    _quiet_prefect()
+    db_file = _db(db_path)
+    (day,) = _check_run_inputs(
+        "size-many",
+        db_file,
+        config,
+        None,
+        [lambda: parse_day("--as-of", as_of, allow_today=False)],
+    )
+    if not db_file.is_file():
+        _fail([f"--db {db_file}: no warehouse there (run `condorcap run` first)"], 2, "refused")
+    _quiet_prefect(verbose)
+    say("starting Prefect…")
     from flows.scale import size_many_flow
 
+    if not verbose:
+        _hush_engine_failures()
     try:
         res = size_many_flow(
-            as_of, str(config), str(_db(db_path)), workers=workers, dask_address=dask_address
+            day.isoformat(), str(config), str(db_file), workers=workers, dask_address=dask_address
         )
     except Exception as exc:
-        console.print(f"[bold red]size-many failed:[/] {exc}")
-        raise typer.Exit(1) from exc
+        if verbose:
+            raise
+        _fail([f"size-many failed: {exc}".replace("\n", "; ")], 1)
     console.print(
         f"sized {res.portfolios} portfolios for {res.as_of.date()}: {res.contracts} condor "
         f"contracts; market {res.seconds_market:.1f} s, sizing {res.seconds_sizing:.1f} s, "
@@ -365,24 +623,29 @@ def serve(
         Source, typer.Option(help="data source of the scheduled daily runs")
     ] = Source.live,
     db_path: DbOption = None,
-    config: Annotated[Path | None, typer.Option("--config", help="portfolio TOML")] = None,
+    config: ConfigOption = None,
 ) -> None:
     """Serve the `daily` (cron 16:30 America/New_York, Mon-Fri) and `backfill` deployments.
 
     Needs a Prefect server: set PREFECT_API_URL (see README "Run it on a schedule").
     Runs until interrupted; scheduled runs on NYSE holidays finish as "not a session".
     """
-    from flows.deployments import DAILY_CRON, TIMEZONE, serve_all
-
+    db_file = _db(db_path)
+    _check_run_inputs("serve", db_file, config, None, [], record=False)
     if not os.environ.get("PREFECT_API_URL"):
-        console.print(
-            "[yellow]PREFECT_API_URL is not set: deployments need a running Prefect server "
+        errors.print(
+            "PREFECT_API_URL is not set: deployments need a running Prefect server "
             "(prefect server start --host 127.0.0.1 --port 4200, then "
-            "export PREFECT_API_URL=http://127.0.0.1:4200/api)[/]"
+            "export PREFECT_API_URL=http://127.0.0.1:4200/api)",
+            style="yellow",
+            markup=False,
         )
         raise typer.Exit(2)
+    from flows.deployments import DAILY_CRON, TIMEZONE, serve_all
+
     console.print(
-        f"serving deployments daily ({DAILY_CRON}, {TIMEZONE}, source={source.value}) and backfill"
+        f"serving deployments daily ({DAILY_CRON}, {TIMEZONE}, source={source.value}) and backfill",
+        markup=False,
     )
     serve_all(
         source=source.value,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -12,7 +13,8 @@ import pandas as pd
 from prefect import flow
 from prefect.logging import get_run_logger
 
-from flows import steps
+from flows import DEFAULT_CONFIG, SNAPSHOT_DIR, steps
+from flows.as_of import resolve_session
 from schemas.config import Params, PortfolioFile, SourceUrls, load_portfolios
 from tasks import ingest as sources
 from tasks.market import calendar
@@ -20,9 +22,6 @@ from tasks.sizing import SizingResult
 from warehouse import db
 from warehouse.store import RunWorkspace
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
-SNAPSHOT_DIR = PROJECT_DIR / "warehouse" / "snapshot"
-DEFAULT_CONFIG = PROJECT_DIR / "examples" / "portfolios.toml"
 # every series with a live endpoint (the FOMC calendar ships with the project)
 LIVE_SERIES = tuple(s for s, (kind, _) in sources.LIVE_SOURCES.items() if kind != "calendar")
 NEW_YORK = ZoneInfo("America/New_York")
@@ -49,7 +48,11 @@ class DailyResult:
 
 
 def resolve_as_of(as_of: date | str | None) -> pd.Timestamp | None:
-    """``None`` → latest complete session (decided after loading); ``'today'`` → New York's date."""
+    """``None`` → latest complete session (decided after loading); ``'today'`` → New York's date.
+
+    A run for ``'today'`` sizes the latest complete session up to that date (decided after
+    loading, see :func:`flows.as_of.resolve_session`); on a non-session it is skipped.
+    """
     if as_of is None:
         return None
     if isinstance(as_of, str) and as_of.lower() == "today":
@@ -93,24 +96,29 @@ def daily_flow(
     db_path: str | None = None,
     config_path: str | None = None,
     artifacts: bool = True,
+    progress: Callable[[str], None] | None = None,
 ) -> DailyResult:
     """Size every configured portfolio for ``as_of``.
 
     Parameters
     ----------
-    as_of : session date, ``'today'`` (New York) or None for the latest session with
-        SPX, VIX and VIX3M closes in the warehouse.
+    as_of : session date, or ``'today'``/None for the latest session on which SPX, VIX,
+        VIX3M and the T-bill rate are all knowable (``'today'`` skips NYSE holidays).
     source : ``'snapshot'`` (the bundled real history, offline) or ``'live'``.
     snapshot_dir : a snapshot folder in the bundled layout (default: the bundled one).
     db_path : the warehouse file (default ``$CONDORCAP_DB`` or ``data/condorcap.duckdb``).
-    config_path : portfolio TOML (default ``examples/portfolios.toml``).
+    config_path : portfolio TOML (default ``examples/portfolios.toml``); its ``[method]``
+        table sets the run-wide parameters.
+    progress : called with a short line before each slow stage (the CLI prints them).
     """
     logger = get_run_logger()
     started = time.perf_counter()
     db_file = Path(db_path) if db_path else db.default_db_path()
-    params = Params()
+    say = progress or (lambda _msg: None)
     portfolios: PortfolioFile = load_portfolios(config_path or DEFAULT_CONFIG)
+    params = portfolios.run_params
     day = resolve_as_of(as_of)
+    latest = as_of is None or (isinstance(as_of, str) and as_of.lower() == "today")
 
     if day is not None and not calendar.is_session(day):
         msg = f"{day.date()} is not an NYSE session: nothing to size"
@@ -120,9 +128,14 @@ def daily_flow(
     with RunWorkspace(db_file, flow="daily") as ws:
         ws.as_of = day
         work = ws.path
+        say("loading snapshot…" if source == "snapshot" else "fetching live sources…")
         ingested = ingest(source, snapshot_dir, SourceUrls(), params)
         loaded = steps.load_facts(work, ingested, ws.run_id)
-        day = ws.as_of = day if day is not None else steps.latest_complete_session(work)
+        today = pd.Timestamp(datetime.now(NEW_YORK).date())
+        day, note = resolve_session(work, None if latest else day, today=day or today)
+        ws.as_of = day
+        say(note)
+        say("signals, modelled history and betas…")
         sig = steps.signal_states(work, [day], params.signals)
         facts = steps.analytics(
             work, [day], params, steps.hedge_tenors_of([p.params for p in portfolios.portfolios])
@@ -133,6 +146,7 @@ def daily_flow(
                 f"{facts.market['spx'].last_valid_index().date()} — cannot size this day"
             )
         chain = steps.find_chain(snapshot_dir or SNAPSHOT_DIR, day)
+        say(f"sizing {len(portfolios.portfolios)} portfolio(s)…")
         sized = steps.size_portfolios(
             day, portfolios.portfolios, sig, facts, str(chain) if chain else None
         )

@@ -9,6 +9,7 @@ from flows.backfill import backfill_flow
 from flows.daily import daily_flow
 
 DAILY_CRON = "30 16 * * 1-5"  # 16:30 New York, after the 16:00 close and CBOE's index files
+# carried by the schedule itself (not the server's or browser's zone), so the UI shows it
 TIMEZONE = "America/New_York"
 
 
@@ -23,7 +24,12 @@ def deployments(source: str = "live", db_path: str | None = None, config_path: s
             "db_path": db_path,
             "config_path": config_path,
         },
-        description="Ingest, validate, signals and sizing for today's session (skips NYSE holidays).",
+        # "today": the latest session up to New York's date on which every required series
+        # is knowable (the snapshot: its last VIX close), so a Quick run of the defaults works
+        description=(
+            "Ingest, validate, signals and sizing for the latest complete session up to today "
+            "(America/New_York; skips NYSE holidays)."
+        ),
         tags=["condorcap"],
     )
     backfill = backfill_flow.to_deployment(

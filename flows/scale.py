@@ -17,10 +17,11 @@ from pathlib import Path
 import pandas as pd
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
+from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 
 from flows import steps
 from flows.daily import sizing_tables
-from schemas.config import Params, Portfolio, load_portfolios
+from schemas.config import Portfolio, load_portfolios
 from tasks.market import calendar
 from tasks.sizing import SizingResult
 from warehouse.store import RunWorkspace
@@ -63,8 +64,9 @@ def run_size_many(
     day = pd.Timestamp(as_of).normalize()
     if not calendar.is_session(day):
         raise ValueError(f"{day.date()} is not an NYSE session")
-    params = Params()
-    portfolios = load_portfolios(config_path).portfolios
+    portfolio_file = load_portfolios(config_path)
+    params = portfolio_file.run_params  # the file's [method] table
+    portfolios = portfolio_file.portfolios
     with RunWorkspace(Path(db_path), flow="size-many") as ws:
         ws.as_of = day
         work = ws.path
@@ -89,6 +91,20 @@ def run_size_many(
     return ScaleResult(day, len(portfolios), contracts, t1 - t0, t2 - t1, t3 - t2, ws.run_id)
 
 
+def _task_runner(workers: int | None, dask_address: str | None) -> TaskRunner:
+    """A Dask runner for ``workers`` local processes or an existing cluster, else threads."""
+    if workers or dask_address:
+        from prefect_dask import DaskTaskRunner
+
+        if dask_address:
+            return DaskTaskRunner(address=dask_address)
+        return DaskTaskRunner(
+            cluster_kwargs={"n_workers": workers, "threads_per_worker": 1, "processes": True}
+        )
+    return ThreadPoolTaskRunner(max_workers=1)
+
+
+@flow(name="size-many", task_runner=ThreadPoolTaskRunner(max_workers=1), log_prints=True)
 def size_many_flow(
     as_of: date | str,
     config_path: str,
@@ -100,22 +116,14 @@ def size_many_flow(
     """Size every portfolio of ``config_path`` for ``as_of`` (the warehouse must hold the day's data).
 
     ``workers``: run the chunks on a local Dask cluster of that many worker processes;
-    ``dask_address``: on an existing Dask cluster; neither: Prefect's thread pool.
+    ``dask_address``: on an existing Dask cluster; neither: Prefect's thread pool. A flow
+    (so ``prefect deploy flows.scale:size_many_flow`` works); the Dask runner is chosen from
+    the parameters at run time, so its chunks run in a subflow on that runner.
     """
-    if workers or dask_address:
-        from prefect_dask import DaskTaskRunner
-
-        runner = (
-            DaskTaskRunner(address=dask_address)
-            if dask_address
-            else DaskTaskRunner(
-                cluster_kwargs={"n_workers": workers, "threads_per_worker": 1, "processes": True}
-            )
-        )
-    else:
-        from prefect.task_runners import ThreadPoolTaskRunner
-
-        runner = ThreadPoolTaskRunner(max_workers=1)
     n_chunks = chunks or max(2, 2 * (workers or 1))
-    run = flow(name="size-many", task_runner=runner, log_prints=True)(run_size_many)
-    return run(as_of=as_of, config_path=config_path, db_path=db_path, chunks=n_chunks)
+    if not (workers or dask_address):
+        return run_size_many(as_of, config_path, db_path, chunks=n_chunks)
+    on_dask = flow(
+        name="size-many-dask", task_runner=_task_runner(workers, dask_address), log_prints=True
+    )(run_size_many)
+    return on_dask(as_of=as_of, config_path=config_path, db_path=db_path, chunks=n_chunks)

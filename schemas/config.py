@@ -13,7 +13,15 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -29,10 +37,10 @@ class _Strict(BaseModel):
 class ReleaseLags(_Strict):
     """Conservative release lags (calendar days after the period's end), SPEC §1.2."""
 
-    cpi: int = 20
-    ppi: int = 20
-    gdp_real: int = 30
-    usd_monthly: int = 45
+    cpi: int = Field(20, ge=0, le=366)
+    ppi: int = Field(20, ge=0, le=366)
+    gdp_real: int = Field(30, ge=0, le=366)
+    usd_monthly: int = Field(45, ge=0, le=366)
     # NYSE sessions (not calendar days) the 3-month T-bill print is carried forward in the
     # market frame: over its next-session publication lag and the odd missing print
     rate_carry_sessions: int = 5
@@ -57,9 +65,9 @@ class IngestLimits(_Strict):
 class MaxAge(_Strict):
     """Maximum age of a signal's newest input before the signal is `stale`, SPEC §2."""
 
-    daily_sessions: int = 5
-    monthly_days: int = 75
-    quarterly_days: int = 150
+    daily_sessions: int = Field(5, ge=1)
+    monthly_days: int = Field(75, ge=1)
+    quarterly_days: int = Field(150, ge=1)
 
 
 class SourceUrls(BaseSettings):
@@ -76,10 +84,10 @@ class SourceUrls(BaseSettings):
     fred_api: str = "https://api.stlouisfed.org/fred"
     fred_graph: str = "https://fred.stlouisfed.org/graph/fredgraph.csv"
     user_agent: str = "condorcap/0.1 (+https://github.com/condorcap/condorcap)"
-    connect_timeout: float = 3.05
-    read_timeout: float = 20.0
-    retries: int = 5
-    backoff_factor: float = 0.2
+    connect_timeout: float = Field(3.05, gt=0)
+    read_timeout: float = Field(20.0, gt=0)
+    retries: int = Field(5, ge=0, le=20)
+    backoff_factor: float = Field(0.2, ge=0)
     # with a FRED API key: ask ALFRED for every vintage, so available_at is the real
     # publication date (realtime_start) instead of the conservative release lag
     fred_vintages: bool = False
@@ -91,28 +99,28 @@ class SourceUrls(BaseSettings):
 class SignalParams(_Strict):
     """Thresholds and windows of SPEC §2."""
 
-    rsi_window: int = 30
-    rsi_overbought: float = 70.0
-    rsi_oversold: float = 30.0
-    macd_fast: int = 12
-    macd_slow: int = 26
-    macd_signal: int = 9
-    vix_calm: float = 15.0
-    vix_normal: float = 25.0
-    vix_stressed: float = 35.0
-    ts_contango: float = 0.95
-    ts_flat: float = 1.0
-    usd_window_sessions: int = 252
-    usd_window_months: int = 12
+    rsi_window: int = Field(30, ge=2)
+    rsi_overbought: float = Field(70.0, gt=0, lt=100)
+    rsi_oversold: float = Field(30.0, gt=0, lt=100)
+    macd_fast: int = Field(12, ge=1)
+    macd_slow: int = Field(26, ge=2)
+    macd_signal: int = Field(9, ge=1)
+    vix_calm: float = Field(15.0, gt=0)
+    vix_normal: float = Field(25.0, gt=0)
+    vix_stressed: float = Field(35.0, gt=0)
+    ts_contango: float = Field(0.95, gt=0)
+    ts_flat: float = Field(1.0, gt=0)
+    usd_window_sessions: int = Field(252, ge=2)
+    usd_window_months: int = Field(12, ge=2)
     usd_strong: float = 1.0
     usd_weak: float = -1.0
-    ppi_window_months: int = 12
+    ppi_window_months: int = Field(12, ge=2)
     ppi_hot: float = 1.0
     ppi_cool: float = -1.0
-    cpi_window_months: int = 12
+    cpi_window_months: int = Field(12, ge=2)
     cpi_shock: float = 2.0
-    gdp_slow: float = 0.015
-    fomc_event_sessions: int = 2
+    gdp_slow: float = Field(0.015, gt=-1, lt=1)
+    fomc_event_sessions: int = Field(2, ge=0)
     max_age: MaxAge = MaxAge()
 
 
@@ -122,17 +130,17 @@ class SignalParams(_Strict):
 class PricingParams(_Strict):
     """SPEC §3."""
 
-    div_yield: float = 0.013
-    atm_ratio: float = 0.85
-    put_slope: float = 0.03
-    call_slope: float = 0.025
-    vol_floor: float = 0.05
-    convexity_vol: float = 0.5
-    vol_of_vol_default: float = 0.90
-    spx_strike_step: float = 5.0
-    vix_strike_step: float = 1.0
-    chain_match_days: int = 7
-    vix_term_expiries: int = 8
+    div_yield: float = Field(0.013, ge=0, lt=1)
+    atm_ratio: float = Field(0.85, gt=0, le=2)
+    put_slope: float = Field(0.03, ge=0, lt=1)
+    call_slope: float = Field(0.025, ge=0, lt=1)
+    vol_floor: float = Field(0.05, gt=0, lt=5)
+    convexity_vol: float = Field(0.5, gt=0, lt=5)
+    vol_of_vol_default: float = Field(0.90, gt=0, lt=10)
+    spx_strike_step: float = Field(5.0, gt=0)
+    vix_strike_step: float = Field(1.0, gt=0)
+    chain_match_days: int = Field(7, ge=0)
+    vix_term_expiries: int = Field(8, ge=1, le=24)
 
 
 # --------------------------------------------------------------------------- structures
@@ -141,8 +149,8 @@ class PricingParams(_Strict):
 class LadderParams(_Strict):
     """Iron condor ladder, SPEC §4."""
 
-    short_delta: float = 0.16
-    wing_width: float = 50.0
+    short_delta: float = Field(0.16, gt=0, lt=0.5)  # a short strike out of the money
+    wing_width: float = Field(50.0, gt=0, le=1000)  # index points between short and long strike
     n_tranches: int = Field(4, ge=3, le=5)
     target_dtes: tuple[int, ...] = (28, 35, 42, 49)
 
@@ -159,15 +167,16 @@ class HedgeParams(_Strict):
     """ALVH hedge unit, SPEC §4 and §7 step 5."""
 
     kind: Literal["vix_call", "vix_call_spread", "vix_call_calendar"] = "vix_call"
-    tenor_days: int = 90
-    short_tenor_days: int = 30
-    moneyness: float = 1.25
-    spread_width: float = 10.0  # VIX points between the long and short call of a spread
-    beta_band_low: float = 0.2
-    beta_band_high: float = 0.6
-    phi: float = 1.0
-    macro_scale: float = 0.25
-    premium_cap_monthly: float = 0.01
+    tenor_days: int = Field(90, ge=1, le=400)
+    short_tenor_days: int = Field(30, ge=1, le=400)
+    moneyness: float = Field(1.25, gt=0, le=10)
+    # VIX points between the long and short call of a spread
+    spread_width: float = Field(10.0, gt=0)
+    beta_band_low: float = Field(0.2, ge=-5, le=5)  # a portfolio beta band: may be below 0
+    beta_band_high: float = Field(0.6, ge=-5, le=5)
+    phi: float = Field(1.0, ge=0)
+    macro_scale: float = Field(0.25, ge=0, le=1)
+    premium_cap_monthly: float = Field(0.01, ge=0, le=1)
 
 
 # --------------------------------------------------------------------------- risk / capital
@@ -176,14 +185,14 @@ class HedgeParams(_Strict):
 class RiskParams(_Strict):
     """SPEC §5 and §6."""
 
-    beta_window: int = 252
-    mrp: float = 0.055
-    box_spread: float = 0.0030
-    t_ord: float = 0.37
-    t_ltcg: float = 0.20
-    r_sweep: float = 0.005
-    irr_window: int = 252
-    hurdle_bps: float = 400.0
+    beta_window: int = Field(252, ge=20)
+    mrp: float = Field(0.055, ge=0, lt=1)
+    box_spread: float = Field(0.0030, ge=0, lt=1)
+    t_ord: float = Field(0.37, ge=0, lt=1)
+    t_ltcg: float = Field(0.20, ge=0, lt=1)
+    r_sweep: float = Field(0.005, ge=0, lt=1)
+    irr_window: int = Field(252, ge=1)
+    hurdle_bps: float = Field(400.0, ge=0, le=10_000)
     # fewest valid return pairs for a rolling beta: max(floor, window // divisor), 63 for the
     # 252-session window (the SPEC is silent; a quarter of the window, at least 3)
     beta_min_obs_floor: int = Field(3, ge=2)
@@ -192,11 +201,11 @@ class RiskParams(_Strict):
 
 
 class Scenario(_Strict):
-    """A stress scenario: SPX return, VIX multiplier (or additive fraction), rate shift."""
+    """A stress scenario: SPX return, VIX multiplier (new VIX = vix_mult × VIX), rate shift."""
 
-    spx_return: float
-    vix_mult: float
-    rate_shift: float = 0.0
+    spx_return: float = Field(gt=-1, le=10)  # an index cannot lose more than all of itself
+    vix_mult: float = Field(gt=0, le=20)
+    rate_shift: float = Field(0.0, ge=-0.2, le=0.2)
 
 
 def _default_scenarios() -> dict[str, Scenario]:
@@ -216,19 +225,19 @@ def _default_scenarios() -> dict[str, Scenario]:
 class SizingParams(_Strict):
     """SPEC §7 (values shown are the steward preset)."""
 
-    risk_off_delta_mult: float = 0.75
-    macro_tighten_delta: float = 0.02
-    net_delta_tolerance: float = 0.02
-    wacc_high: float = 0.07
-    cap_base: float = 0.04
-    cap_high: float = 0.06
-    hist_window: int = 252
-    target_vol: float = 0.005
-    hurdle_mult: float = 0.25
-    fomc_mult: float = 0.75
-    risk_off_mult: float = 0.5
-    max_drawdown: float = 0.10
-    quick_ratio_min: float = 1.5
+    risk_off_delta_mult: float = Field(0.75, gt=0, le=1)
+    macro_tighten_delta: float = Field(0.02, ge=0, lt=0.5)
+    net_delta_tolerance: float = Field(0.02, ge=0, le=1)
+    wacc_high: float = Field(0.07, gt=0, lt=1)
+    cap_base: float = Field(0.04, gt=0, le=1)  # max loss of a tranche as a share of equity
+    cap_high: float = Field(0.06, gt=0, le=1)
+    hist_window: int = Field(252, ge=2)
+    target_vol: float = Field(0.005, gt=0, le=1)
+    hurdle_mult: float = Field(0.25, ge=0, le=1)
+    fomc_mult: float = Field(0.75, ge=0, le=1)
+    risk_off_mult: float = Field(0.5, ge=0, le=1)
+    max_drawdown: float = Field(0.10, gt=0, le=1)
+    quick_ratio_min: float = Field(1.5, ge=0)
     scenarios: dict[str, Scenario] = Field(default_factory=_default_scenarios)
     max_passes: int = 3  # passes of the WACC ↔ post-hedge β fixed point (tasks.sizing notes)
 
@@ -236,11 +245,11 @@ class SizingParams(_Strict):
 class HistoryParams(_Strict):
     """The modelled ladder of SPEC §8."""
 
-    profit_target: float = 0.50
-    stop_loss_mult: float = 2.0
-    exit_dte: int = 7
-    commission_per_leg: float = 0.65
-    slippage_per_leg: float = 0.05
+    profit_target: float = Field(0.50, gt=0, le=1)
+    stop_loss_mult: float = Field(2.0, gt=0)
+    exit_dte: int = Field(7, ge=0)
+    commission_per_leg: float = Field(0.65, ge=0)
+    slippage_per_leg: float = Field(0.05, ge=0)
     # sessions of capital at risk averaged as strategy_return's base (one trading month)
     return_base_sessions: int = Field(21, ge=1)
 
@@ -282,9 +291,44 @@ class Params(_Strict):
 
 Profile = Literal["steward", "promoter"]
 
-# parameter groups the daily run computes once for all portfolios (so not overridable per one)
+# parameter groups the daily run computes once for all portfolios (so not overridable per one;
+# a portfolio file sets them in its [method] table, see MethodParams)
 RUN_WIDE_GROUPS = ("release_lags", "signals", "history", "ingest")
 RUN_WIDE_RISK_KEYS = ("beta_window", "beta_min_obs_floor", "beta_min_obs_divisor")
+
+
+class RunWideRisk(_Strict):
+    """The run-wide part of :class:`RiskParams` (same default and bounds as there)."""
+
+    beta_window: int = Field(252, ge=20)
+    beta_min_obs_floor: int = Field(3, ge=2)
+    beta_min_obs_divisor: int = Field(4, ge=1)
+
+
+class MethodParams(_Strict):
+    """A portfolio file's ``[method]`` table: the run-wide parameters.
+
+    Signals, the point-in-time data, the modelled ladder and its betas are computed once
+    per run for every portfolio, so their parameters belong to the file, not to one
+    portfolio. Unset groups and keys keep the defaults above.
+    """
+
+    release_lags: ReleaseLags = ReleaseLags()
+    signals: SignalParams = SignalParams()
+    history: HistoryParams = HistoryParams()
+    ingest: IngestLimits = IngestLimits()
+    risk: RunWideRisk = RunWideRisk()
+
+    def params(self) -> Params:
+        """The run-wide :class:`Params`: these groups set, every other group at its default."""
+        return Params(
+            release_lags=self.release_lags,
+            signals=self.signals,
+            history=self.history,
+            ingest=self.ingest,
+            risk=RiskParams(**self.risk.model_dump()),
+        )
+
 
 # Profile presets: only what differs from the steward defaults above.
 PROFILE_PRESETS: dict[str, dict[str, Any]] = {
@@ -340,7 +384,7 @@ class Position(_Strict):
     underlying: Literal["SPX", "VIX"]
     expiry: str
     put_call: Literal["P", "C"]
-    strike: float
+    strike: float = Field(gt=0)
     qty: int
 
 
@@ -366,20 +410,26 @@ class Portfolio(_Strict):
             raise ValueError("portfolio_id must be letters, digits, '-' or '_'")
         return v
 
-    @model_validator(mode="after")
-    def _overrides_valid(self) -> Portfolio:
+    @field_validator("overrides")
+    @classmethod
+    def _overrides_valid(cls, overrides: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
         # these are computed once per day for every portfolio (signals, the point-in-time
         # data, the modelled ladder and its betas): a per-portfolio value would be ignored
-        run_wide = [g for g in RUN_WIDE_GROUPS if g in self.overrides]
-        run_wide += [f"risk.{k}" for k in RUN_WIDE_RISK_KEYS if k in self.overrides.get("risk", {})]
+        run_wide = [g for g in RUN_WIDE_GROUPS if g in overrides]
+        risk = overrides.get("risk", {})
+        run_wide += [
+            f"risk.{k}" for k in RUN_WIDE_RISK_KEYS if isinstance(risk, dict) and k in risk
+        ]
         if run_wide:
             raise ValueError(
                 f"overrides of {', '.join(run_wide)} are run-wide, not per portfolio: "
-                "change them in schemas/config.py defaults instead"
+                "set them in the file's [method] table instead"
             )
-        # validate now so a bad override names its key when the file is loaded
-        params_for(self.profile, self.overrides)
-        return self
+        # validate now so a bad override names its key (under `overrides`) when the file
+        # is loaded; a bad profile is reported on its own field
+        if "profile" in info.data:
+            Params.model_validate(deep_merge(PROFILE_PRESETS[info.data["profile"]], overrides))
+        return overrides
 
     @property
     def params(self) -> Params:
@@ -388,6 +438,12 @@ class Portfolio(_Strict):
 
 class PortfolioFile(_Strict):
     portfolios: list[Portfolio] = Field(min_length=1)
+    method: MethodParams = MethodParams()
+
+    @property
+    def run_params(self) -> Params:
+        """The run-wide parameters (``Params()`` when the file has no ``[method]`` table)."""
+        return self.method.params()
 
     @model_validator(mode="after")
     def _unique_ids(self) -> PortfolioFile:
@@ -399,23 +455,73 @@ class PortfolioFile(_Strict):
 
 
 class ConfigError(ValueError):
-    """A configuration file that cannot be used, with the offending key named."""
+    """A configuration file that cannot be used: one line per problem, each naming file and key."""
+
+
+def _decode(path: Path, data: bytes) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{path}: not UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start})"
+        ) from exc
+
+
+def _key(loc: tuple[int | str, ...], raw: dict[str, Any]) -> str:
+    """A TOML-style key for a pydantic error location: ``portfolios[1].overrides.ladder``.
+
+    A list index is shown with its ``portfolio_id`` when there is one, so the user finds
+    the table without counting.
+    """
+    out = ""
+    node: Any = raw
+    for part in loc:
+        if isinstance(part, int):
+            pid = node[part].get("portfolio_id") if isinstance(node, list) else None
+            out += f"[{part}]" + (f" ({pid})" if isinstance(pid, str) else "")
+        else:
+            out += ("." if out else "") + str(part)
+        try:
+            node = node[part]
+        except (KeyError, IndexError, TypeError):
+            node = None
+    return out
+
+
+def _problem(err: Any, raw: dict[str, Any]) -> str:
+    loc = tuple(err["loc"])
+    msg = err["msg"].removeprefix("Value error, ")
+    if err["type"] == "extra_forbidden":
+        msg = "unknown key"
+    elif "input" in err and not isinstance(err["input"], dict | list):
+        msg += f" (got {err['input']!r})"
+    return f"{_key(loc, raw)}: {msg}" if loc else msg
 
 
 def load_portfolios(path: str | Path) -> PortfolioFile:
-    """Read and validate a portfolio TOML file; errors name the bad key."""
+    """Read and validate a portfolio TOML file.
+
+    Raises
+    ------
+    ConfigError
+        One line per problem, each starting with the file name and naming the key
+        (``p.toml: portfolios[0] (a).overrides.ladder.wing_width: Input should be
+        greater than 0 (got -50)``); a file that is missing, not UTF-8 or not TOML says so.
+    """
     path = Path(path)
     try:
-        raw = tomllib.loads(path.read_text())
+        data = path.read_bytes()
     except FileNotFoundError as exc:
-        raise ConfigError(f"portfolio file not found: {path}") from exc
+        raise ConfigError(f"{path}: portfolio file not found") from exc
+    except IsADirectoryError as exc:
+        raise ConfigError(f"{path}: is a directory, not a portfolio file") from exc
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot be read ({exc.strerror})") from exc
+    try:
+        raw = tomllib.loads(_decode(path, data))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
     try:
         return PortfolioFile.model_validate(raw)
     except ValidationError as exc:
-        lines = []
-        for err in exc.errors():
-            loc = ".".join(str(p) for p in err["loc"])
-            lines.append(f"  {loc}: {err['msg']}")
-        raise ConfigError(f"{path}: invalid portfolio configuration\n" + "\n".join(lines)) from exc
+        raise ConfigError("\n".join(f"{path}: {_problem(e, raw)}" for e in exc.errors())) from exc

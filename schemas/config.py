@@ -220,8 +220,9 @@ class SizingParams(_Strict):
     macro_tighten_delta: float = 0.02
     net_delta_tolerance: float = 0.02
     wacc_high: float = 0.07
-    cap_base: float = 0.04
-    cap_high: float = 0.06
+    # SPEC §7 step 2 (revised): the cap tightens when capital is dear (WACC > wacc_high)
+    cap_base: float = 0.06
+    cap_when_wacc_high: float = 0.04
     hist_window: int = 252
     target_vol: float = 0.005
     hurdle_mult: float = 0.25
@@ -265,6 +266,19 @@ class ValidationParams(_Strict):
     atm_ratio_per_skew: float = 0.0  # change in atm_ratio per 100 SKEW points above the ref
 
 
+class BookParams(_Strict):
+    """The book's trading rules, SPEC §8 and §10 (exits, hedge lifecycle)."""
+
+    profit_target: float = 0.50  # close when the cost to close ≤ (1 − 0.50) × entry credit
+    stop_loss_mult: float = 2.0  # close when the loss (cost to close − credit) ≥ 2 × credit
+    exit_dte: int = 7  # close a condor with this many calendar days or fewer left
+    hedge_roll_days: int = 30  # roll a hedge unit with this many days or fewer on its long leg
+    monetise_vix: float = 50.0  # VIX close at or above which every hedge unit is sold
+    rebuy_vix: float = 30.0  # after monetising, buy no hedge until VIX closes below this
+    hedge_dead_band: int = 1  # ignore a hedge shortfall/excess of this many units or fewer
+    warm_start_sessions: int = Field(252, ge=1)  # a first run replays the trailing IRR window
+
+
 class Params(_Strict):
     """Every method parameter, grouped by concern."""
 
@@ -278,6 +292,7 @@ class Params(_Strict):
     history: HistoryParams = HistoryParams()
     ingest: IngestLimits = IngestLimits()
     validation: ValidationParams = ValidationParams()
+    book: BookParams = BookParams()
 
 
 Profile = Literal["steward", "promoter"]
@@ -292,8 +307,8 @@ PROFILE_PRESETS: dict[str, dict[str, Any]] = {
     "promoter": {
         "risk": {"hurdle_bps": 600.0},
         "sizing": {
-            "cap_base": 0.06,
-            "cap_high": 0.10,
+            "cap_base": 0.10,
+            "cap_when_wacc_high": 0.06,
             "target_vol": 0.01,
             "hurdle_mult": 0.5,
             "max_drawdown": 0.20,

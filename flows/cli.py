@@ -308,6 +308,14 @@ def _print_daily(result: Any, db_file: Path) -> None:
         console.print(frame_table(q, "quarantined rows (see the quarantine table)"))
     sig = result.signals[["signal", "value", "state", "input_date"]]
     console.print(frame_table(sig, f"signal states {result.as_of.date()}"))
+    from flows.book import account_line, book_view, orders_view
+
+    for run in result.books:  # what a trader reads first: today's orders, then the book
+        console.print(
+            frame_table(orders_view(run), f"{run.portfolio_id} — orders {run.as_of.date()}")
+        )
+        console.print(frame_table(book_view(run), f"{run.portfolio_id} — book after the orders"))
+        console.print(account_line(run))
     for sized in result.sizing:
         print_recommendation(sized)
 

@@ -1,4 +1,4 @@
-"""The daily flow: ingest → validate → load → signals → analytics → size → publish."""
+"""The daily flow: ingest → validate → load → signals → analytics → book (size, orders) → publish."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from prefect.logging import get_run_logger
 
 from flows import DEFAULT_CONFIG, SNAPSHOT_DIR, steps
 from flows.as_of import resolve_session
+from flows.book import BookRun, run_books
 from schemas.config import Params, PortfolioFile, SourceUrls, load_portfolios
 from tasks import ingest as sources
 from tasks.market import calendar
@@ -43,6 +44,7 @@ class DailyResult:
     quarantined: pd.DataFrame = field(default_factory=pd.DataFrame)
     signals: pd.DataFrame = field(default_factory=pd.DataFrame)
     sizing: list[SizingResult] = field(default_factory=list)
+    books: list[BookRun] = field(default_factory=list)
     rows_written: int = 0
     seconds: float = 0.0
 
@@ -145,11 +147,14 @@ def daily_flow(
                 f"no SPX close knowable on {day.date()}: the data ends "
                 f"{facts.market['spx'].last_valid_index().date()} — cannot size this day"
             )
-        chain = steps.find_chain(snapshot_dir or SNAPSHOT_DIR, day)
-        say(f"sizing {len(portfolios.portfolios)} portfolio(s)…")
-        sized = steps.size_portfolios(
-            day, portfolios.portfolios, sig, facts, str(chain) if chain else None
-        )
+        say(f"sizing {len(portfolios.portfolios)} portfolio(s) against their books…")
+        # SPEC §10: each portfolio's book — previous session's positions, exits, new tranches
+        # sized with the open book counted, the hedge — then the sizing rows of today
+        books = run_books(
+            work, day, portfolios.portfolios, sig, facts.market, facts.betas,
+            steps.hedge_asset, lambda d: steps.find_chain(snapshot_dir or SNAPSHOT_DIR, d),
+        )  # fmt: skip
+        sized = [b.sizing for b in books if b.sizing is not None]
         derived = {
             "signal_states": sig,
             "betas": facts.betas,
@@ -169,6 +174,7 @@ def daily_flow(
         quarantined=pd.concat([i.quarantine for i in ingested], ignore_index=True),
         signals=sig,
         sizing=sized,
+        books=books,
         rows_written=rows_written,
         seconds=time.perf_counter() - started,
     )

@@ -229,8 +229,10 @@ class SizingParams(_Strict):
     macro_tighten_delta: float = Field(0.02, ge=0, lt=0.5)
     net_delta_tolerance: float = Field(0.02, ge=0, le=1)
     wacc_high: float = Field(0.07, gt=0, lt=1)
-    cap_base: float = Field(0.04, gt=0, le=1)  # max loss of a tranche as a share of equity
-    cap_high: float = Field(0.06, gt=0, le=1)
+    # SPEC §7 step 2 (revised): the cap tightens when capital is dear (WACC > wacc_high);
+    # max loss of a tranche as a share of equity
+    cap_base: float = Field(0.06, gt=0, le=1)
+    cap_when_wacc_high: float = Field(0.04, gt=0, le=1)
     hist_window: int = Field(252, ge=2)
     target_vol: float = Field(0.005, gt=0, le=1)
     hurdle_mult: float = Field(0.25, ge=0, le=1)
@@ -274,6 +276,19 @@ class ValidationParams(_Strict):
     atm_ratio_per_skew: float = 0.0  # change in atm_ratio per 100 SKEW points above the ref
 
 
+class BookParams(_Strict):
+    """The book's trading rules, SPEC §8 and §10 (exits, hedge lifecycle)."""
+
+    profit_target: float = 0.50  # close when the cost to close ≤ (1 − 0.50) × entry credit
+    stop_loss_mult: float = 2.0  # close when the loss (cost to close − credit) ≥ 2 × credit
+    exit_dte: int = 7  # close a condor with this many calendar days or fewer left
+    hedge_roll_days: int = 30  # roll a hedge unit with this many days or fewer on its long leg
+    monetise_vix: float = 50.0  # VIX close at or above which every hedge unit is sold
+    rebuy_vix: float = 30.0  # after monetising, buy no hedge until VIX closes below this
+    hedge_dead_band: int = 1  # ignore a hedge shortfall/excess of this many units or fewer
+    warm_start_sessions: int = Field(252, ge=1)  # a first run replays the trailing IRR window
+
+
 class Params(_Strict):
     """Every method parameter, grouped by concern."""
 
@@ -287,6 +302,7 @@ class Params(_Strict):
     history: HistoryParams = HistoryParams()
     ingest: IngestLimits = IngestLimits()
     validation: ValidationParams = ValidationParams()
+    book: BookParams = BookParams()
 
 
 Profile = Literal["steward", "promoter"]
@@ -336,8 +352,8 @@ PROFILE_PRESETS: dict[str, dict[str, Any]] = {
     "promoter": {
         "risk": {"hurdle_bps": 600.0},
         "sizing": {
-            "cap_base": 0.06,
-            "cap_high": 0.10,
+            "cap_base": 0.10,
+            "cap_when_wacc_high": 0.06,
             "target_vol": 0.01,
             "hurdle_mult": 0.5,
             "max_drawdown": 0.20,

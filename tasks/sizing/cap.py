@@ -10,13 +10,13 @@ _EPS = 1e-9  # floor(x + ε): a count that is whole up to rounding stays whole
 
 
 def cap_for_regime(wacc_high: bool, params: Params) -> float:
-    """The cap fraction of the regime: ``cap_high`` when WACC is above ``wacc_high``."""
+    """The cap fraction of the regime: ``cap_when_wacc_high`` when WACC is above ``wacc_high``."""
     sz = params.sizing
-    return sz.cap_high if wacc_high else sz.cap_base
+    return sz.cap_when_wacc_high if wacc_high else sz.cap_base
 
 
 def cap_fraction(wacc: float, params: Params) -> float:
-    """Per-tranche cap (fraction of equity as max loss): ``cap_high`` when WACC > ``wacc_high``."""
+    """Per-tranche cap (fraction of equity as max loss): ``cap_when_wacc_high`` when WACC > ``wacc_high``."""
     return cap_for_regime(wacc > params.sizing.wacc_high, params)
 
 

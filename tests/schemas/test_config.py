@@ -17,8 +17,9 @@ def test_spec_defaults_and_profile_presets() -> None:
     assert (p.signals.rsi_window, p.ladder.short_delta, p.ladder.wing_width) == (30, 0.16, 50.0)
     assert p.ladder.target_dtes == (28, 35, 42, 49) and p.pricing.atm_ratio == 0.85
     steward, promoter = params_for("steward"), params_for("promoter")
-    assert (steward.sizing.cap_base, steward.sizing.cap_high) == (0.04, 0.06)
-    assert (promoter.sizing.cap_base, promoter.sizing.cap_high) == (0.06, 0.10)
+    # SPEC §7 step 2 revised: the cap tightens when WACC > 7%
+    assert (steward.sizing.cap_base, steward.sizing.cap_when_wacc_high) == (0.06, 0.04)
+    assert (promoter.sizing.cap_base, promoter.sizing.cap_when_wacc_high) == (0.10, 0.06)
     assert (steward.risk.hurdle_bps, promoter.risk.hurdle_bps) == (400.0, 600.0)
     assert (steward.sizing.target_vol, promoter.sizing.target_vol) == (0.005, 0.01)
     assert (steward.hedge.macro_scale, promoter.hedge.macro_scale) == (0.25, 0.15)
@@ -29,9 +30,9 @@ def test_the_sample_file_loads_and_overrides_merge_over_the_profile() -> None:
     pf = load_portfolios(EXAMPLES)
     assert [p.portfolio_id for p in pf.portfolios] == ["steward_1m", "promoter_1m"]
     promoter = pf.portfolios[1].params
-    assert promoter.ladder.wing_width == 50.0 and promoter.sizing.cap_base == 0.06
+    assert promoter.ladder.wing_width == 50.0 and promoter.sizing.cap_base == 0.10
     merged = params_for("promoter", {"sizing": {"cap_base": 0.05}})
-    assert merged.sizing.cap_base == 0.05 and merged.sizing.cap_high == 0.10
+    assert merged.sizing.cap_base == 0.05 and merged.sizing.cap_when_wacc_high == 0.06
 
 
 @pytest.mark.parametrize(

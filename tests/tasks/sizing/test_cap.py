@@ -11,9 +11,9 @@ from tasks.sizing.cap import cap_for_regime, cap_fraction, n_cap
 def test_cap_tightens_only_above_seven_percent() -> None:
     steward, promoter = params_for("steward"), params_for("promoter")
     # SPEC §7 step 2 (revised): cap_when_wacc_high when WACC > 0.07, else cap_base
-    assert cap_fraction(0.0701, steward) == 0.06 and cap_fraction(0.07, steward) == 0.04
-    assert cap_fraction(0.08, promoter) == 0.10 and cap_fraction(0.05, promoter) == 0.06
-    assert cap_for_regime(True, steward) == 0.06 and cap_for_regime(False, steward) == 0.04
+    assert cap_fraction(0.0701, steward) == 0.04 and cap_fraction(0.07, steward) == 0.06
+    assert cap_fraction(0.08, promoter) == 0.06 and cap_fraction(0.05, promoter) == 0.10
+    assert cap_for_regime(True, steward) == 0.04 and cap_for_regime(False, steward) == 0.06
 
 
 def test_n_cap_by_hand() -> None:

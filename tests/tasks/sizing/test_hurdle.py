@@ -34,13 +34,13 @@ def test_proposal_floors_once_after_the_multipliers_by_hand() -> None:
     q = np.array([20.0, 9.9, 7.0, 30.0])
     taken = np.array([False, False, False, True])
     p = propose_contracts((False, True), 1_000_000.0, R, q, taken, _rules(), params)
-    # cap 4% → $40,000: n_cap = 13, 11, 11, 10; min with q = 13, 9.9, 7, 10
-    np.testing.assert_array_equal(p.n_cap, [13, 11, 11, 10])
-    np.testing.assert_allclose(p.pre_mult, [13.0, 9.9, 7.0, 10.0])
-    # × 0.25 (below the hurdle) then one floor: 3.25 → 3, 2.475 → 2, 1.75 → 1; slot taken → 0
-    np.testing.assert_array_equal(p.proposed, [3, 2, 1, 0])
-    assert p.cap == 0.04 and p.multiplier == 0.25 and p.fired == ("hurdle",)
-    # the high-WACC regime raises the cap to 6% → $60,000: n_cap 20, 17, 16, 16
+    # WACC ≤ 7%: cap_base 6% → $60,000: n_cap = 20, 17, 16, 16; min with q = 20, 9.9, 7, 16
+    np.testing.assert_array_equal(p.n_cap, [20, 17, 16, 16])
+    np.testing.assert_allclose(p.pre_mult, [20.0, 9.9, 7.0, 16.0])
+    # × 0.25 (below the hurdle) then one floor: 5 → 5, 2.475 → 2, 1.75 → 1; slot taken → 0
+    np.testing.assert_array_equal(p.proposed, [5, 2, 1, 0])
+    assert p.cap == 0.06 and p.multiplier == 0.25 and p.fired == ("hurdle",)
+    # the high-WACC regime tightens the cap to 4% → $40,000: n_cap 13, 11, 11, 10
     hi = propose_contracts((True, False), 1_000_000.0, R, q, taken, _rules(), params)
-    np.testing.assert_array_equal(hi.n_cap, [20, 17, 16, 16])
-    np.testing.assert_array_equal(hi.proposed, [20, 9, 7, 0])
+    np.testing.assert_array_equal(hi.n_cap, [13, 11, 11, 10])
+    np.testing.assert_array_equal(hi.proposed, [13, 9, 7, 0])

@@ -1,0 +1,137 @@
+"""The account's evolution between two closes (SPEC §10) and the sleeve's IRR and EVA (SPEC §6).
+
+NAV = cash + T-bills + holdings + marked value of the options + other − margin debt − box
+debt. Between two sessions ``dt = calendar days / 365`` apart: holdings move by
+``β_h · r_SPX``; T-bills earn the risk-free rate (continuously compounded, SPEC §0); cash
+earns the sweep rate ``r_sweep`` (simple); margin debt costs ``margin_rate`` and box debt the
+box rate ``r_f + box_spread`` (simple, paid from cash).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from tasks.conventions import DAYS_PER_YEAR
+
+ACCOUNT_COLUMNS: tuple[str, ...] = (
+    "as_of",
+    "portfolio_id",
+    "nav",
+    "cash",
+    "capital_at_risk",
+    "pnl",
+    "realised_pnl",
+    "unrealised_pnl",
+    "condor_pnl",
+    "hedge_pnl",
+    "drawdown",
+    "tbills",
+    "holdings_value",
+    "options_value",
+    "holdings_pnl",
+    "carry_pnl",
+    "commissions",
+    "condor_contracts",
+    "hedge_units",
+)
+"""SPEC §9 ``account_daily`` columns, then the pieces NAV is made of and the carry."""
+
+
+@dataclass(frozen=True)
+class Carry:
+    """The non-option P&L of one session (USD) and the balances after it."""
+
+    holdings: tuple[tuple[float, float], ...]
+    holdings_pnl: float
+    tbills: float
+    tbill_interest: float
+    cash_interest: float
+    debt_cost: float
+
+    @property
+    def carry_pnl(self) -> float:
+        return self.tbill_interest + self.cash_interest - self.debt_cost
+
+
+def carry(
+    days: int,
+    r_spx: float,
+    holdings: tuple[tuple[float, float], ...],
+    cash: float,
+    tbills: float,
+    risk_free: float,
+    r_sweep: float,
+    margin_debt: float,
+    margin_rate: float,
+    box_debt: float,
+    box_rate: float,
+) -> Carry:
+    """Holdings, bills, cash and debt over ``days`` calendar days and an SPX return ``r_spx``."""
+    dt = days / DAYS_PER_YEAR
+    moved = tuple((v * (1.0 + b * r_spx), b) for v, b in holdings)
+    h_pnl = float(sum(b * r_spx * v for v, b in holdings))
+    bill_int = tbills * math.expm1(risk_free * dt)
+    return Carry(
+        holdings=moved,
+        holdings_pnl=h_pnl,
+        tbills=tbills + bill_int,
+        tbill_interest=bill_int,
+        cash_interest=cash * r_sweep * dt,
+        debt_cost=(margin_debt * margin_rate + box_debt * box_rate) * dt,
+    )
+
+
+# --------------------------------------------------------------------------- IRR / EVA
+
+
+@dataclass(frozen=True)
+class AccountIrr:
+    """The sleeve's IRR over a trailing window of its account (SPEC §6, revised)."""
+
+    irr: float  # NaN when unknown (note says why)
+    pnl: float  # sleeve P&L from the window's first close to as_of, USD
+    capital: float  # C̄: mean capital at risk over the window's sessions, USD
+    days: int  # calendar days from the first session to as_of
+    start: pd.Timestamp | None
+    end: pd.Timestamp | None
+    sessions: int
+    note: str = ""
+
+
+def account_irr(account: pd.DataFrame, as_of: object, window: int) -> AccountIrr:
+    """``IRR = (1 + P&L/C̄)^(365/days) − 1`` over the last ``window`` sessions up to ``as_of``.
+
+    The flows are ``−C̄`` at the window's first close and ``C̄ + P&L`` at ``as_of``, so the
+    P&L is the sleeve's (``condor_pnl + hedge_pnl``) summed over the window's sessions
+    after the first; ``C̄`` is the mean ``capital_at_risk`` over all of them. NaN with a
+    note when the window has fewer than two sessions or no capital was at risk.
+    """
+    end = pd.Timestamp(as_of).normalize()
+    acc = account[pd.to_datetime(account["as_of"]) <= end].sort_values("as_of").tail(window)
+    if len(acc) < 2:
+        return AccountIrr(
+            float("nan"), float("nan"), float("nan"), 0, None, None, len(acc),
+            "fewer than two sessions of account history",
+        )  # fmt: skip
+    dates = pd.to_datetime(acc["as_of"])
+    start, last = pd.Timestamp(dates.iloc[0]), pd.Timestamp(dates.iloc[-1])
+    sleeve = (acc["condor_pnl"] + acc["hedge_pnl"]).to_numpy(float)
+    pnl = float(sleeve[1:].sum())
+    cap = float(acc["capital_at_risk"].to_numpy(float).mean())
+    days = int((last - start).days)
+    if not cap > 0:
+        return AccountIrr(
+            float("nan"), pnl, cap, days, start, last, len(acc), "no capital at risk in the window"
+        )
+    growth = 1.0 + pnl / cap
+    irr = -1.0 if growth <= 0 else float(growth ** (DAYS_PER_YEAR / days) - 1.0)
+    return AccountIrr(irr, pnl, cap, days, start, last, len(acc))
+
+
+def account_eva(irr: float, wacc: float, capital: float) -> float:
+    """``EVA = (IRR − WACC) · C̄`` (USD per year); NaN when the IRR is unknown."""
+    return float((irr - wacc) * capital) if np.isfinite(irr) else float("nan")

@@ -1,0 +1,140 @@
+"""Orders and their shadow fills (SPEC §8 costs, §10 source of truth, §9 ``orders``).
+
+An order is one action on one position; it has one row per leg. The shadow book takes
+every order as filled at the close's mid (chain or model) moved against us by the
+slippage per leg — buy at ``mid + s``, sell at ``mid − s`` — and pays the commission per
+contract per leg. Settlement at expiry is not a trade: intrinsic value, no costs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from tasks.conventions import MULTIPLIER
+
+ORDER_COLUMNS: tuple[str, ...] = (
+    "as_of",
+    "portfolio_id",
+    "order_id",
+    "action",
+    "position_id",
+    "kind",
+    "expiry",
+    "leg",
+    "put_call",
+    "strike",
+    "contracts",
+    "limit_price",
+    "reason",
+    "side",
+    "qty",
+    "mid",
+    "commission",
+)
+"""SPEC §9 ``orders`` columns, then ``side`` (buy/sell), ``qty`` (per unit), ``mid`` and
+``commission`` (USD). ``contracts`` = structure units traded (> 0); ``limit_price`` = the
+shadow fill price per option (points)."""
+
+ACTIONS = ("open", "close", "roll", "adjust")
+
+
+@dataclass(frozen=True)
+class Costs:
+    """Per-leg trading costs: commission USD per contract, slippage points per option."""
+
+    commission_per_leg: float
+    slippage_per_leg: float
+
+
+def fill_prices(mid: np.ndarray, signed_qty: np.ndarray, slippage: float) -> np.ndarray:
+    """Fill per option: buy (``signed_qty > 0``) at ``mid + s``, sell at ``max(mid − s, 0)``."""
+    buy = np.asarray(signed_qty, float) > 0
+    mid = np.asarray(mid, float)
+    return np.where(buy, mid + slippage, np.maximum(mid - slippage, 0.0))
+
+
+def trade(
+    legs: pd.DataFrame,
+    units: int,
+    opening: bool,
+    costs: Costs,
+    settle: bool = False,
+) -> tuple[pd.DataFrame, float, float]:
+    """Fill ``units`` of a position (legs with ``qty`` per unit and ``mark`` = today's mid).
+
+    Opening buys the longs and sells the shorts; closing the reverse. Returns the legs with
+    ``side``, ``limit_price`` (fill) and ``commission``, the cash flow (USD, + received) and
+    the commissions (USD). ``settle`` = expiry settlement at the mark, no slippage, no
+    commission.
+    """
+    qty = legs["qty"].to_numpy(float)
+    traded = qty * (1.0 if opening else -1.0)  # signed per unit: + bought
+    if settle:
+        fill = legs["mark"].to_numpy(float)
+        comm = np.zeros(len(legs))
+    else:
+        fill = fill_prices(legs["mark"].to_numpy(float), traded, costs.slippage_per_leg)
+        comm = np.full(len(legs), costs.commission_per_leg * units)
+    flow = float(-(MULTIPLIER * traded * units * fill).sum())
+    out = legs.assign(
+        side=np.where(traded > 0, "buy", "sell"),
+        limit_price=fill,
+        commission=comm,
+    )
+    return out, flow, float(comm.sum())
+
+
+def order_rows(
+    as_of: pd.Timestamp,
+    portfolio_id: str,
+    order_id: str,
+    action: str,
+    filled: pd.DataFrame,
+    units: int,
+    reason: str,
+) -> pd.DataFrame:
+    """The ``orders`` rows (one per leg) of one filled order."""
+    if action not in ACTIONS:
+        raise ValueError(f"unknown order action {action!r}")
+    return pd.DataFrame(
+        {
+            "as_of": as_of,
+            "portfolio_id": portfolio_id,
+            "order_id": order_id,
+            "action": action,
+            "position_id": filled["position_id"].to_numpy(),
+            "kind": filled["kind"].to_numpy(),
+            "expiry": pd.DatetimeIndex(filled["expiry"]).astype("datetime64[ns]"),
+            "leg": filled["leg"].to_numpy(),
+            "put_call": filled["put_call"].to_numpy(),
+            "strike": filled["strike"].to_numpy(float),
+            "contracts": int(units),
+            "limit_price": filled["limit_price"].to_numpy(float),
+            "reason": reason,
+            "side": filled["side"].to_numpy(),
+            "qty": filled["qty"].to_numpy(float),
+            "mid": filled["mark"].to_numpy(float),
+            "commission": filled["commission"].to_numpy(float),
+        }
+    )
+
+
+def _empty_orders() -> pd.DataFrame:
+    frame = pd.DataFrame({c: pd.Series(dtype=object) for c in ORDER_COLUMNS})
+    for c in ("strike", "limit_price", "qty", "mid", "commission"):
+        frame[c] = frame[c].astype(float)
+    frame["contracts"] = frame["contracts"].astype(np.int64)
+    frame["as_of"] = frame["as_of"].astype("datetime64[ns]")
+    frame["expiry"] = frame["expiry"].astype("datetime64[ns]")
+    return frame
+
+
+_EMPTY_ORDERS = _empty_orders()
+
+
+def empty_orders() -> pd.DataFrame:
+    """An ``orders`` frame with no rows (most sessions of a held ladder trade nothing)."""
+    return _EMPTY_ORDERS.copy()

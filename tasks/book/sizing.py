@@ -1,0 +1,207 @@
+"""SPEC §7 with the open book counted: the production ``sizing_fn`` of :func:`step_book`.
+
+The existing :func:`tasks.sizing.size_portfolio` already counts a portfolio's existing
+positions in β, stress, margin, the quick ratio and the crash limit, and gives no new
+contracts to a tranche whose expiry an existing condor holds. So the book is handed to it
+as the portfolio's positions, with the previous close's NAV as ``E`` and today's cash, bills
+and holdings. Ladder slots that are not free today (the book already holds ``n_tranches``
+condors) are marked taken by a zero-quantity leg on their expiry: it blocks the slot and
+adds nothing to any total. Held hedge units are *not* passed: the sizing's hedge is then
+the whole target the book should hold, and :func:`tasks.book.rules.plan_hedge` moves the
+held units toward it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Sequence
+
+import pandas as pd
+
+from schemas.config import Holding, Portfolio, Position
+from tasks.book.account import account_irr
+from tasks.book.positions import BookState, start_state
+from tasks.book.rules import Slot, hedge_units_held, slot_expiry
+from tasks.book.step import MarketDay, NewCondor, SizingDecision, SizingFn, StepResult, step_book
+from tasks.risk import IrrResult
+from tasks.sizing import SizingInputs, size_portfolio
+
+RESIZE_SESSIONS = 5
+"""Warm start: the longest run of sessions between two full sizings (one trading week)."""
+
+_LEG_FIELDS = ["expiry", "leg", "put_call", "strike", "qty", "model_price", "pricing_source"]
+
+
+def book_positions(state: BookState) -> list[Position]:
+    """The open condor legs as portfolio positions (``qty`` = signed contracts)."""
+    c = state.legs[state.legs["kind"] == "condor"]
+    return [
+        Position(
+            position_id=str(r.position_id),
+            kind="condor",
+            underlying="SPX",
+            expiry=str(pd.Timestamp(r.expiry).date()),
+            put_call=r.put_call,
+            strike=float(r.strike),
+            qty=int(round(r.qty * r.contracts)),
+        )
+        for r in c.itertuples()
+    ]
+
+
+def _slot_blockers(state: BookState, slots: list[Slot], portfolio: Portfolio) -> list[Position]:
+    lad = portfolio.params.ladder
+    free = {s.target_dte for s in slots}
+    out = []
+    for dte in lad.target_dtes[: lad.n_tranches]:
+        if dte in free:
+            continue
+        expiry = slot_expiry(pd.Timestamp(state.as_of), int(dte))
+        out.append(
+            Position(position_id=f"SLOT-{dte}", kind="condor", underlying="SPX",
+                     expiry=str(expiry.date()), put_call="P", strike=5.0, qty=0)
+        )  # fmt: skip
+    return out
+
+
+def account_irr_result(account: pd.DataFrame | None, as_of: pd.Timestamp, window: int) -> IrrResult:
+    """The account IRR in the form the sizing reads (``IrrResult``)."""
+    empty = pd.DataFrame(columns=["date", "flow", "position_id", "event"])
+    if account is None or account.empty:
+        return IrrResult(float("nan"), as_of, as_of, 0, 0, float("nan"), empty,
+                         "no account history yet")  # fmt: skip
+    res = account_irr(account, as_of, window)
+    return IrrResult(
+        irr=res.irr,
+        window_start=res.start or as_of,
+        window_end=res.end or as_of,
+        n_condors=0,
+        n_hedges=0,
+        avg_capital_at_risk=res.capital,
+        flows=empty,
+        note=res.note,
+    )
+
+
+def sizing_with_book(
+    inputs: SizingInputs, portfolio: Portfolio, account: pd.DataFrame | None
+) -> SizingFn:
+    """A ``sizing_fn`` for :func:`step_book` on ``inputs.ctx.as_of``.
+
+    ``account`` is the portfolio's ``account_daily`` up to the previous close; its IRR
+    (SPEC §6) drives the hurdle rule of step 4.
+    """
+
+    def fn(state: BookState, day: MarketDay, slots: list[Slot]) -> SizingDecision:
+        # the account holds the closes before this one: the IRR knowable this morning
+        irr = account_irr_result(account, state.as_of, portfolio.params.risk.irr_window)
+        names = [h.name for h in portfolio.holdings]
+        sized = portfolio.model_copy(
+            update={
+                "equity": max(state.nav, 1.0),
+                "cash": max(state.cash, 0.0),
+                "tbills": state.tbills,
+                "holdings": [
+                    Holding(name=n, value=v, beta=b)
+                    for n, (v, b) in zip(names, state.holdings, strict=True)
+                ],
+                "positions": book_positions(state) + _slot_blockers(state, slots, portfolio),
+            }
+        )
+        res = size_portfolio(dataclasses.replace(inputs, irr=irr), sized)
+        pos = res.positions
+        dtes = portfolio.params.ladder.target_dtes
+        condors = []
+        tranche_rows = pos[pos["kind"] == "condor"].reset_index(drop=True)
+        for i, row in tranche_rows.iterrows():
+            legs = res.daily_sizing[res.daily_sizing["position_id"] == row["position_id"]]
+            condors.append(NewCondor(int(dtes[i]), legs[_LEG_FIELDS], int(row["contracts"])))
+        hedge_row = pos[pos["kind"] == "hedge"].iloc[0]
+        hedge_legs = res.daily_sizing[res.daily_sizing["position_id"] == hedge_row["position_id"]]
+        return SizingDecision(
+            condors=condors,
+            hedge_legs=hedge_legs[_LEG_FIELDS].reset_index(drop=True),
+            hedge_kind=portfolio.params.hedge.kind,
+            hedge_target=int(hedge_row["contracts"]),
+            risk=res.portfolio_risk,
+            daily_sizing=res.daily_sizing,
+            positions=res.positions,
+            rationale=res.rationale,
+        )
+
+    return fn
+
+
+def run_book(
+    state: BookState,
+    days: list[pd.Timestamp],
+    day_inputs: Callable[[pd.Timestamp], tuple[MarketDay, SizingInputs]],
+    portfolio: Portfolio,
+    account: pd.DataFrame | None = None,
+    size_every_day: Sequence[pd.Timestamp] | None = None,
+) -> list[StepResult]:
+    """Step the book over ``days`` in order (the daily run, a rerun's later dates, the warm
+    start and the backtest all go through here).
+
+    ``account`` = the stored history before the first day; each day's row joins it before
+    the next day's IRR is read. ``size_every_day``: the days that always run the full
+    sizing (default: all). On the others — the warm start's past sessions — the sizing
+    runs when a ladder slot is free, a hedge unit is due to roll, the hedge is monetised,
+    or the last sizing is :data:`RESIZE_SESSIONS` sessions old; in between, the last
+    sizing's hedge target stands (docs/method-notes.md). That keeps a warm start of 252
+    sessions to a fraction of the full-sizing time.
+    """
+    params = portfolio.params
+    history = [account] if account is not None and len(account) else []
+    always = None if size_every_day is None else set(pd.DatetimeIndex(size_every_day))
+    results: list[StepResult] = []
+    last: SizingDecision | None = None
+    age = 0  # sessions since the last full sizing
+    for day in days:
+        market, inputs = day_inputs(day)
+        acc = pd.concat(history, ignore_index=True) if history else None
+        full = sizing_with_book(inputs, portfolio, acc)
+
+        def fn(
+            s: BookState, d: MarketDay, slots: list[Slot], full: SizingFn = full
+        ) -> SizingDecision:
+            nonlocal last, age
+            age += 1
+            if (
+                always is None
+                or d.ctx.as_of in always
+                or last is None
+                or slots
+                or s.monetised
+                or age >= RESIZE_SESSIONS
+                or _roll_due(s, d.ctx.as_of, params.book.hedge_roll_days)
+            ):
+                last, age = full(s, d, slots), 0
+                return last
+            return dataclasses.replace(last, condors=[], risk=None, daily_sizing=None,
+                                       positions=None, rationale=[])  # fmt: skip
+
+        res = step_book(state, market, fn, params)
+        results.append(res)
+        history.append(res.account)
+        state = res.state
+    return results
+
+
+def _roll_due(state: BookState, as_of: pd.Timestamp, roll_days: int) -> bool:
+    h = hedge_units_held(state.legs)
+    return bool(len(h) and ((h["long_expiry"] - as_of).dt.days <= roll_days).any())
+
+
+def start_from_portfolio(portfolio: Portfolio) -> BookState:
+    """A portfolio file's starting point: NAV = ``equity``, no options yet."""
+    return start_state(
+        portfolio.portfolio_id,
+        portfolio.equity,
+        portfolio.cash,
+        portfolio.tbills,
+        [(h.value, h.beta) for h in portfolio.holdings],
+        portfolio.margin_debt,
+        portfolio.margin_rate,
+        portfolio.box_debt,
+    )

@@ -1,0 +1,117 @@
+"""The book through the daily flow (SPEC §10): three closes in a row into one warehouse, a rerun."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from paths import EXAMPLES
+
+from warehouse import db
+
+pytestmark = pytest.mark.usefixtures("prefect_harness")
+
+DAYS = ("2026-07-20", "2026-07-21", "2026-07-22")
+WARM = 15  # a short warm start keeps the test quick; the default replays 252 sessions
+
+
+def _config(tmp: Path) -> Path:
+    text = (EXAMPLES / "portfolios.toml").read_text()
+    # every portfolio gets a short warm start (a per-portfolio override of the book rules)
+    text = text.replace(
+        'profile = "steward"',
+        f'profile = "steward"\noverrides = {{ book = {{ warm_start_sessions = {WARM} }} }}',
+    )
+    text = text.replace(
+        "[portfolios.overrides.ladder]",
+        f"[portfolios.overrides.book]\nwarm_start_sessions = {WARM}\n\n[portfolios.overrides.ladder]",
+    )
+    path = tmp / "portfolios.toml"
+    path.write_text(text)
+    return path
+
+
+@pytest.fixture(scope="module")
+def three_days(
+    tmp_path_factory: pytest.TempPathFactory, prefect_harness: None
+) -> tuple[Path, Path]:
+    from flows.daily import daily_flow
+
+    tmp = tmp_path_factory.mktemp("book")
+    cfg = _config(tmp)
+    path = tmp / "w.duckdb"
+    for d in DAYS:
+        assert (
+            daily_flow(as_of=d, db_path=str(path), config_path=str(cfg), artifacts=False).status
+            == "completed"
+        )
+    return path, cfg
+
+
+def _q(path: Path, sql: str) -> pd.DataFrame:
+    return db.query(path, sql)
+
+
+def test_positions_carry_over_unless_an_order_closed_them(three_days) -> None:
+    path, _ = three_days
+    book = _q(path, "SELECT * FROM book")
+    orders = _q(path, "SELECT * FROM orders")
+    for pid in ("steward_1m", "promoter_1m"):
+        for d0, d1 in zip(DAYS, DAYS[1:], strict=False):
+            b0 = book[(book["portfolio_id"] == pid) & (book["as_of"] == pd.Timestamp(d0))]
+            b1 = book[(book["portfolio_id"] == pid) & (book["as_of"] == pd.Timestamp(d1))]
+            o1 = orders[(orders["portfolio_id"] == pid) & (orders["as_of"] == pd.Timestamp(d1))]
+            gone = set(o1.loc[o1["action"].isin(["close", "roll"]), "position_id"])
+            k = ["position_id", "leg", "expiry", "strike", "opened_on", "entry_price"]
+            kept = b0[~b0["position_id"].isin(gone)][k]
+            merged = kept.merge(b1[k], how="left", indicator=True)
+            assert (merged["_merge"] == "both").all(), merged
+        for d in DAYS:
+            c = book[(book["portfolio_id"] == pid) & (book["as_of"] == pd.Timestamp(d))
+                     & (book["kind"] == "condor")].drop_duplicates("position_id")  # fmt: skip
+            assert c["expiry"].is_unique and 1 <= len(c) <= 4
+        first = book[(book["portfolio_id"] == pid) & (book["as_of"] == pd.Timestamp(DAYS[0]))]
+        assert (first["opened_on"] < pd.Timestamp(DAYS[0])).any()  # the warm start's positions
+
+
+def test_nav_moves_by_the_days_pnl_to_the_cent_and_irr_is_the_accounts(three_days) -> None:
+    path, _ = three_days
+    acc = _q(path, "SELECT * FROM account_daily ORDER BY portfolio_id, as_of")
+    risk = _q(path, "SELECT * FROM portfolio_risk")
+    irrs = {}
+    for pid, a in acc.groupby("portfolio_id"):
+        assert len(a) == WARM + 2
+        nav = a["nav"].round(2).diff().iloc[1:]
+        pnl = a["pnl"].round(2).iloc[1:]
+        assert (nav - pnl).abs().max() <= 0.011
+        r = risk[(risk["portfolio_id"] == pid) & (risk["as_of"] == pd.Timestamp(DAYS[-1]))].iloc[0]
+        w = a.tail(252)
+        pl = float((w["condor_pnl"] + w["hedge_pnl"]).iloc[1:].sum())
+        cbar = float(w["capital_at_risk"].mean())
+        days = (w["as_of"].iloc[-1] - w["as_of"].iloc[0]).days
+        irr = (1 + pl / cbar) ** (365 / days) - 1
+        assert r["irr"] == pytest.approx(irr, rel=1e-9)
+        assert r["eva"] == pytest.approx((irr - r["wacc"]) * cbar, rel=1e-9)
+        assert r["rationale"].startswith("orders:")
+        irrs[pid] = irr
+    assert irrs["steward_1m"] != irrs["promoter_1m"]
+
+
+def test_rerunning_a_day_recomputes_it_and_every_later_day_without_duplicates(
+    three_days, tmp_path: Path
+) -> None:
+    from flows.daily import daily_flow
+
+    path, cfg = three_days
+    copy = tmp_path / "w.duckdb"
+    shutil.copyfile(path, copy)
+    daily_flow(as_of=DAYS[1], db_path=str(copy), config_path=str(cfg), artifacts=False)
+    for table in ("book", "orders", "account_daily", "book_state"):
+        a = _q(path, f"SELECT * FROM {table}")
+        b = _q(copy, f"SELECT * FROM {table}")
+        cols = list(a.columns)
+        pd.testing.assert_frame_equal(
+            a.sort_values(cols).reset_index(drop=True), b.sort_values(cols).reset_index(drop=True)
+        )

@@ -137,7 +137,15 @@ class _NoEngineFailures(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         engine = record.name.startswith(("prefect.flow_runs", "prefect.task_runs"))
-        failure = record.exc_info is not None or str(record.msg).startswith("Finished in state")
+        msg = str(record.msg)
+        # the redaction filter (tasks.ingest.redaction) may already have folded the
+        # traceback into the message and cleared exc_info: recognise it by its text too
+        failure = (
+            record.exc_info is not None
+            or msg.startswith("Finished in state")
+            or "Traceback (most recent call last)" in msg
+            or msg.startswith("Encountered exception during execution")
+        )
         return not (engine and record.levelno >= logging.ERROR and failure)
 
 

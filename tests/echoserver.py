@@ -11,10 +11,11 @@ Import it as ``from echoserver import EchoServer, Echo`` (``tests/`` is on ``sys
 from __future__ import annotations
 
 import json
-import threading
 from enum import StrEnum
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlsplit
+
+from httpreplay import LoopbackServer
 
 
 class Echo(StrEnum):
@@ -25,13 +26,12 @@ class Echo(StrEnum):
     JSON_CUT = "json_cut"  # JSON echoing the query, cut mid-document, honest Content-Length
 
 
-class EchoServer:
+class EchoServer(LoopbackServer):
     """Context manager: every GET is answered by ``mode``'s echo of its path and query."""
 
     def __init__(self, mode: Echo) -> None:
         self.mode = mode
         self.seen: list[str] = []  # every request's path and query, as received
-        self._server: ThreadingHTTPServer | None = None
 
     def body(self, path_and_query: str) -> tuple[int, str, bytes, int | None]:
         """(status, content type, body, bytes actually sent or None for all)."""
@@ -76,18 +76,5 @@ class EchoServer:
             def log_message(self, format: str, *args: object) -> None:
                 pass  # the request line holds the key: never print it
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        self._start(Handler)
         return self
-
-    def __exit__(self, *exc: object) -> None:
-        assert self._server is not None
-        self._server.shutdown()
-        self._server.server_close()
-
-    @property
-    def url(self) -> str:
-        assert self._server is not None
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"

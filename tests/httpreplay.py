@@ -50,7 +50,34 @@ class RecordedRequest:
     headers: dict[str, str]
 
 
-class ReplayServer:
+class LoopbackServer:
+    """A threaded HTTP server on 127.0.0.1 and a free port, shut down on exit.
+
+    The shared lifecycle of this module's :class:`ReplayServer` and ``echoserver.EchoServer``:
+    a subclass builds its request handler in ``__enter__`` and calls :meth:`_start`.
+    """
+
+    _server: ThreadingHTTPServer | None = None
+
+    def _start(self, handler: type[BaseHTTPRequestHandler]) -> None:
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._server.daemon_threads = True
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def __exit__(self, *exc: object) -> None:
+        assert self._server is not None
+        self._server.shutdown()
+        self._server.server_close()
+
+    @property
+    def url(self) -> str:
+        """Base URL, e.g. ``http://127.0.0.1:54321``."""
+        assert self._server is not None
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+
+class ReplayServer(LoopbackServer):
     """Context manager serving scripted replies per path; unknown paths get 404."""
 
     def __init__(self, routes: dict[str, list[Reply]]) -> None:
@@ -58,8 +85,6 @@ class ReplayServer:
         self.requests: list[RecordedRequest] = []
         self._served: dict[str, int] = {}
         self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
     # ---- lifecycle
     def __enter__(self) -> ReplayServer:
@@ -77,23 +102,8 @@ class ReplayServer:
             def log_message(self, format: str, *args: object) -> None:
                 pass  # keep test output quiet
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self._thread.start()
+        self._start(Handler)
         return self
-
-    def __exit__(self, *exc: object) -> None:
-        assert self._server is not None
-        self._server.shutdown()
-        self._server.server_close()
-
-    @property
-    def url(self) -> str:
-        """Base URL, e.g. ``http://127.0.0.1:54321``."""
-        assert self._server is not None
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
 
     def requests_for(self, path: str) -> list[RecordedRequest]:
         with self._lock:

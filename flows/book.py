@@ -14,13 +14,14 @@ import pandas as pd
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from schemas.config import Portfolio
+from schemas.config import Params, Portfolio
 from tasks.book import MarketDay, StepResult, account_eva, account_irr
+from tasks.book.account import resampled_years
 from tasks.book.positions import state_from_record, state_record
 from tasks.book.sizing import run_book, start_from_portfolio
 from tasks.market.chain import Chain, read_chain
 from tasks.market.frame import MarketDataMissing, context_at, market_frame
-from tasks.risk import joint_scenarios, trailing_sessions
+from tasks.risk import joint_scenarios, p_hurdle, trailing_sessions
 from tasks.signals import compute_signals
 from tasks.sizing import SizingInputs, SizingResult
 from warehouse import book as wbook
@@ -34,6 +35,7 @@ class BookRun:
     portfolio_id: str
     as_of: pd.Timestamp
     steps: list[StepResult]
+    params: Params
     warm_started: bool
     recomputed: list[pd.Timestamp] = field(default_factory=list)
     sizing: SizingResult | None = None
@@ -107,12 +109,18 @@ def _risk_from_account(run: BookRun, account: pd.DataFrame, window: int) -> Sizi
     risk["irr"] = res.irr
     risk["spread_bps"] = (res.irr - wacc) * 1e4 if np.isfinite(res.irr) else np.nan
     risk["eva"] = account_eva(res.irr, wacc, res.capital)
+    rk = run.params.risk
+    p = p_hurdle(resampled_years(account, run.as_of, rk), wacc, float(risk["hurdle_bps"].iloc[0]))
+    risk["p_hurdle"] = p
     note = (
         f"IRR {res.irr:.2%} from the book's account: P&L ${res.pnl:,.0f} on mean capital at "
         f"risk ${res.capital:,.0f} over {res.days} days ({res.sessions} sessions)"
         if np.isfinite(res.irr)
         else f"IRR unknown ({res.note})"
     )
+    if np.isfinite(p):
+        note += f"; p_hurdle {p:.0%} (P(annual return on capital > WACC + hurdle), bootstrap)"
+
     orders = today.orders.drop_duplicates("order_id")
     lead = (
         "orders: "
@@ -189,7 +197,7 @@ def run_books(
             # the warm start's past sessions size lazily; today and reruns size in full
             steps = run_book(state, days, inputs, p, account, size_every_day=[day, *later])
             wbook.write_book_sessions(con, pid, days, _tables(steps))
-            run = BookRun(pid, day, steps, prev is None, later)
+            run = BookRun(pid, day, steps, params, prev is None, later)
             full = wbook.read_account(con, pid)
             run.sizing = _risk_from_account(run, full, params.risk.irr_window)
             runs.append(run)

@@ -198,6 +198,15 @@ class RiskParams(_Strict):
     beta_min_obs_floor: int = Field(3, ge=2)
     beta_min_obs_divisor: int = Field(4, ge=1)
     box_target_days: int = 30  # tenor of the box rate read from a chain (~1 month financing)
+    # SPEC §6 p_hurdle: stationary block bootstrap of the sleeve's daily return on capital
+    hurdle_rule: Literal["trailing", "bootstrap"] = "trailing"
+    p_hurdle_block: float = Field(21.0, ge=1)  # mean block length, sessions
+    p_hurdle_resamples: int = Field(2000, ge=100)
+    p_hurdle_max_years: int = Field(10, ge=1)  # longest history resampled
+    p_hurdle_seed: int = 20_250_106  # fixed: the same history gives the same p_hurdle
+    # hurdle_rule = bootstrap: below the hurdle when p_hurdle is under this (SPEC silent:
+    # "more likely than not to clear WACC + hurdle", docs/method-notes.md)
+    p_hurdle_min: float = Field(0.5, gt=0, lt=1)
 
 
 class Scenario(_Strict):

@@ -134,6 +134,7 @@ class PortfolioRisk(_Table):
     irr: Series[float] = pa.Field(nullable=True)
     spread_bps: Series[float] = pa.Field(nullable=True)
     eva: Series[float] = pa.Field(nullable=True)
+    p_hurdle: Series[float] = pa.Field(nullable=True, ge=0, le=1)
     quick_ratio: Series[float] = pa.Field(nullable=True)
     stress_crash_pnl: Series[float] = pa.Field(nullable=True)
     stress_correction_pnl: Series[float] = pa.Field(nullable=True)

@@ -15,7 +15,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from schemas.config import RiskParams
 from tasks.conventions import DAYS_PER_YEAR
+from tasks.risk.returns import resampled_annual_returns
+
+SESSIONS_PER_YEAR = 252  # a bootstrapped year, as the IRR window (SPEC §6 [252 sessions])
 
 ACCOUNT_COLUMNS: tuple[str, ...] = (
     "as_of",
@@ -135,3 +139,35 @@ def account_irr(account: pd.DataFrame, as_of: object, window: int) -> AccountIrr
 def account_eva(irr: float, wacc: float, capital: float) -> float:
     """``EVA = (IRR − WACC) · C̄`` (USD per year); NaN when the IRR is unknown."""
     return float((irr - wacc) * capital) if np.isfinite(irr) else float("nan")
+
+
+# --------------------------------------------------------------------------- p_hurdle
+
+
+def sleeve_returns(account: pd.DataFrame, as_of: object, max_sessions: int) -> pd.Series:
+    """The sleeve's daily return on capital up to ``as_of``: ``(condor_pnl + hedge_pnl) / C̄``.
+
+    ``C̄`` is the mean ``capital_at_risk`` over the same sessions — the denominator of the
+    IRR of SPEC §6 — so that a year of these returns summed is that year's ``P&L/C̄``.
+    Dividing each day by its own capital instead would blow up on the days a book holds
+    almost nothing (a first tranche, a monetised hedge). The first session's P&L is
+    dropped, as in :func:`account_irr` (it is the window's opening flow). Empty when the
+    history has fewer than two sessions or no capital at risk.
+    """
+    end = pd.Timestamp(as_of).normalize()
+    acc = account[pd.to_datetime(account["as_of"]) <= end].sort_values("as_of").tail(max_sessions)
+    cap = float(acc["capital_at_risk"].to_numpy(float).mean()) if len(acc) else float("nan")
+    if len(acc) < 2 or not cap > 0:
+        return pd.Series(dtype=float)
+    pnl = (acc["condor_pnl"] + acc["hedge_pnl"]).to_numpy(float)[1:]
+    return pd.Series(pnl / cap, index=pd.DatetimeIndex(acc["as_of"].iloc[1:]), name="roc")
+
+
+def resampled_years(account: pd.DataFrame, as_of: object, risk: RiskParams) -> np.ndarray:
+    """Bootstrapped annual returns on capital of the sleeve up to ``as_of`` (SPEC §6
+    p_hurdle): its daily return on capital over at most ``p_hurdle_max_years`` of history."""
+    r = sleeve_returns(account, as_of, risk.p_hurdle_max_years * SESSIONS_PER_YEAR)
+    return resampled_annual_returns(
+        r.to_numpy(), SESSIONS_PER_YEAR, risk.p_hurdle_block, risk.p_hurdle_resamples,
+        risk.p_hurdle_seed,
+    )  # fmt: skip

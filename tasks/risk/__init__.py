@@ -71,7 +71,10 @@ from tasks.risk.returns import (
     eva,
     hedge_cash_flows,
     irr_from_events,
+    p_hurdle,
+    resampled_annual_returns,
     spread_bps,
+    stationary_bootstrap_indices,
     trailing_sessions,
     xirr,
 )
@@ -84,6 +87,9 @@ from tasks.risk.scenarios import (
 )
 
 __all__ = [
+    "p_hurdle",
+    "resampled_annual_returns",
+    "stationary_bootstrap_indices",
     "CONDOR_EVENT_COLUMNS",
     "FILLS_COLUMNS",
     "HEDGE_EVENT_COLUMNS",

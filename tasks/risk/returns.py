@@ -294,6 +294,8 @@ class IrrResult:
     avg_capital_at_risk: float  # dollars, mean over the window's sessions
     flows: pd.DataFrame = field(repr=False)
     note: str = ""
+    # bootstrapped annual returns on capital for p_hurdle (SPEC §6); empty when not resampled
+    resampled_years: np.ndarray = field(default_factory=lambda: np.array([]), repr=False)
 
 
 def average_capital_at_risk(
@@ -392,3 +394,59 @@ def irr_from_events(
         flows=flows.sort_values("date", kind="stable").reset_index(drop=True),
         note=note,
     )
+
+
+# --------------------------------------------------------------------------- p_hurdle
+
+
+def stationary_bootstrap_indices(
+    n: int, length: int, mean_block: float, n_resamples: int, seed: int
+) -> np.ndarray:
+    """Politis–Romano stationary bootstrap: ``(n_resamples, length)`` indices into ``0..n-1``.
+
+    Blocks start at a uniform random index and have geometric lengths of mean
+    ``mean_block`` (a new block begins at each step with probability ``1/mean_block``);
+    a block runs on circularly past the end of the sample. Vectorised: each position's
+    index is its block's start plus its offset in the block.
+    """
+    rng = np.random.default_rng(seed)
+    starts = rng.integers(0, n, size=(n_resamples, length))
+    new_block = rng.random((n_resamples, length)) < 1.0 / max(mean_block, 1.0)
+    new_block[:, 0] = True
+    pos = np.arange(length)
+    # the position where each step's block began: running max of the block-start positions
+    began = np.maximum.accumulate(np.where(new_block, pos, 0), axis=1)
+    rows = np.arange(n_resamples)[:, None]
+    return (starts[rows, began] + (pos - began)) % n
+
+
+def resampled_annual_returns(
+    returns: pd.Series | np.ndarray,
+    sessions_per_year: int = 252,
+    mean_block: float = 21.0,
+    n_resamples: int = 2000,
+    seed: int = 20_250_106,
+) -> np.ndarray:
+    """The annual return on capital of ``n_resamples`` bootstrapped years (SPEC §6 p_hurdle).
+
+    A year is ``sessions_per_year`` daily returns drawn by the stationary bootstrap and
+    summed: the IRR of SPEC §6 over one year (365 days) is ``P&L/C̄``, the sum of the
+    daily ``P&L/C̄``. Empty when there are fewer than two returns.
+    """
+    r = np.asarray(returns, dtype=float)
+    r = r[np.isfinite(r)]
+    if len(r) < 2:
+        return np.array([], dtype=float)
+    idx = stationary_bootstrap_indices(len(r), sessions_per_year, mean_block, n_resamples, seed)
+    return r[idx].sum(axis=1)
+
+
+def p_hurdle(annual_returns: np.ndarray, wacc: float, hurdle_bps: float) -> float:
+    """``P(annual return on capital > WACC + hurdle)`` over bootstrapped years (SPEC §6).
+
+    NaN when there are no resampled years (no history: the IRR is unknown too).
+    """
+    a = np.asarray(annual_returns, dtype=float)
+    if a.size == 0 or not np.isfinite(wacc):
+        return float("nan")
+    return float((a > wacc + hurdle_bps / 1e4).mean())

@@ -7,12 +7,13 @@ WACC ↔ β fixed point).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from schemas.config import Params, Portfolio
 from tasks import risk
+from tasks.risk.returns import p_hurdle
 from tasks.sizing.inputs import MarketBook
 
 
@@ -35,6 +36,14 @@ class CapitalCost:
     irr_note: str | None  # why the IRR is unknown, when it is
     hurdle_bps: float
     wacc_high: float
+    hurdle_rule: str = "trailing"  # "bootstrap": step 4 tests p_hurdle, not the spread
+    p_hurdle_min: float = 0.5
+    # bootstrapped annual returns on capital (SPEC §6 p_hurdle); empty when not resampled
+    resampled_years: np.ndarray = field(default_factory=lambda: np.array([]), repr=False)
+
+    def p_hurdle_at(self, wacc: float) -> float:
+        """``P(annual return on capital > WACC + hurdle)`` (NaN when not resampled)."""
+        return p_hurdle(self.resampled_years, wacc, self.hurdle_bps)
 
     def wacc_at(self, beta: float) -> risk.WaccBreakdown:
         """The WACC with ``r_E = r_f + β·MRP`` for the post-hedge ``beta``."""
@@ -58,6 +67,8 @@ class CapitalCost:
     def regime_of(self, wacc: float) -> tuple[bool, bool]:
         """(WACC above ``wacc_high``?, spread below the hurdle?) at ``wacc``; an unknown
         spread counts as below the hurdle (SPEC §6)."""
+        if self.hurdle_rule == "bootstrap":
+            return (wacc > self.wacc_high, not (self.p_hurdle_at(wacc) >= self.p_hurdle_min))
         return (wacc > self.wacc_high, not (self.spread_at(wacc) >= self.hurdle_bps))
 
     def regime_at(self, beta: float) -> tuple[bool, bool]:
@@ -98,4 +109,7 @@ def capital_cost(
         irr_note=note,
         hurdle_bps=rk.hurdle_bps,
         wacc_high=params.sizing.wacc_high,
+        hurdle_rule=rk.hurdle_rule,
+        p_hurdle_min=rk.p_hurdle_min,
+        resampled_years=(irr.resampled_years if irr is not None else np.array([], dtype=float)),
     )

@@ -27,7 +27,8 @@ DAILY_SIZING_EXTRAS: tuple[str, ...] = (
 #: SPEC §9 ``portfolio_risk`` columns, in order.
 PORTFOLIO_RISK_COLUMNS: tuple[str, ...] = (
     "as_of", "portfolio_id", "equity", "beta_before", "beta_after", "risk_free",
-    "cost_of_equity", "wacc", "irr", "spread_bps", "eva", "quick_ratio", "stress_crash_pnl",
+    "cost_of_equity", "wacc", "irr", "spread_bps", "eva", "p_hurdle", "quick_ratio",
+    "stress_crash_pnl",
     "stress_correction_pnl", "stress_cpi_shock_pnl", "stress_vol_spike_pnl",
     "stress_rally_pnl", "rationale",
 )  # fmt: skip
@@ -195,7 +196,7 @@ def portfolio_risk_row(
         "as_of": ctx.as_of, "portfolio_id": portfolio.portfolio_id, "equity": cap.equity,
         "beta_before": hd.beta_before, "beta_after": hd.beta_after, "risk_free": ctx.risk_free,
         "cost_of_equity": w.r_E, "wacc": w.wacc, "irr": cap.irr, "spread_bps": p.spread,
-        "eva": eva, "quick_ratio": p.limits.kept.quick_ratio,
+        "eva": eva, "p_hurdle": cap.p_hurdle_at(w.wacc), "quick_ratio": p.limits.kept.quick_ratio,
     }  # fmt: skip
     for name in STRESS_SCENARIOS:
         row[f"stress_{name}_pnl"] = float(stress.get(name, np.nan))

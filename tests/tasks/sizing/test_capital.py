@@ -32,3 +32,23 @@ def test_unknown_irr_counts_as_below_the_hurdle() -> None:
     c = _cost(float("nan"))
     assert math.isnan(c.spread_at(0.05))
     assert c.regime_of(0.05) == (False, True)
+
+
+def test_bootstrap_rule_tests_p_hurdle_instead_of_the_spread() -> None:
+    import dataclasses
+
+    import numpy as np
+
+    # the trailing IRR clears the hurdle (12% − 6.525% = 548 bp) but the bootstrapped years
+    # beat WACC + 400 bp (10.525%) only 40% of the time: below the hurdle under 'bootstrap'
+    years = np.array([0.20] * 40 + [0.05] * 60)
+    c = dataclasses.replace(_cost(0.12), hurdle_rule="bootstrap", resampled_years=years)
+    w = c.wacc_at(0.5).wacc
+    assert c.p_hurdle_at(w) == pytest.approx(0.40)
+    assert c.regime_of(w) == (False, True)
+    assert dataclasses.replace(c, hurdle_rule="trailing").regime_of(w) == (False, False)
+    # 60% of years clear it: above the hurdle (p_hurdle ≥ 0.5)
+    c2 = dataclasses.replace(c, resampled_years=np.array([0.20] * 60 + [0.05] * 40))
+    assert c2.regime_of(w) == (False, False)
+    # no history: unknown counts as below
+    assert dataclasses.replace(c, resampled_years=np.array([])).regime_of(w) == (False, True)

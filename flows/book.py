@@ -14,6 +14,7 @@ import pandas as pd
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
+from report.tables import book_table, orders_table
 from schemas.config import Params, Portfolio
 from tasks.book import MarketDay, StepResult, account_eva, account_irr
 from tasks.book.account import resampled_years
@@ -40,6 +41,7 @@ class BookRun:
     recomputed: list[pd.Timestamp] = field(default_factory=list)
     sizing: SizingResult | None = None
     irr_note: str = ""
+    sized: list[SizingResult] = field(default_factory=list)  # the ``extend`` days
 
     @property
     def today(self) -> StepResult:
@@ -99,18 +101,23 @@ def _tables(steps: list[StepResult]) -> dict[str, pd.DataFrame]:
     return out
 
 
-def _risk_from_account(run: BookRun, account: pd.DataFrame, window: int) -> SizingResult:
-    """Today's sizing rows with IRR, spread and EVA from the book's own account (SPEC §6)."""
-    today = run.today
+def _risk_from_account(
+    run: BookRun, account: pd.DataFrame, window: int, on: pd.Timestamp | None = None
+) -> SizingResult:
+    """The sizing rows of day ``on`` (default: the run's day) with IRR, spread, EVA and
+    p_hurdle from the book's own account up to that close (SPEC §6)."""
+    on = run.as_of if on is None else on
+    today = next(s for s in run.steps if s.state.as_of == on)
     d = today.decision
-    res = account_irr(account, run.as_of, window)
+    account = account[pd.to_datetime(account["as_of"]) <= on]
+    res = account_irr(account, on, window)
     risk = d.risk.copy()
     wacc = float(risk["wacc"].iloc[0])
     risk["irr"] = res.irr
     risk["spread_bps"] = (res.irr - wacc) * 1e4 if np.isfinite(res.irr) else np.nan
     risk["eva"] = account_eva(res.irr, wacc, res.capital)
     rk = run.params.risk
-    p = p_hurdle(resampled_years(account, run.as_of, rk), wacc, float(risk["hurdle_bps"].iloc[0]))
+    p = p_hurdle(resampled_years(account, on, rk), wacc, float(risk["hurdle_bps"].iloc[0]))
     risk["p_hurdle"] = p
     note = (
         f"IRR {res.irr:.2%} from the book's account: P&L ${res.pnl:,.0f} on mean capital at "
@@ -130,9 +137,11 @@ def _risk_from_account(run: BookRun, account: pd.DataFrame, window: int) -> Sizi
         if len(orders)
         else "orders: none (hold the book)"
     )
-    rationale = [lead, note, *d.rationale]
+    # the binding limit first (SPEC §7 step 7), then what the book does about it
+    rationale = [*d.rationale[:1], lead, note, *d.rationale[1:]]
     risk["rationale"] = "; ".join(rationale)
-    run.irr_note = note
+    if on == run.as_of:
+        run.irr_note = note
     daily = d.daily_sizing if d.daily_sizing is not None else pd.DataFrame()
     positions = d.positions if d.positions is not None else pd.DataFrame()
     return SizingResult(daily, risk, positions, rationale)
@@ -148,11 +157,15 @@ def run_books(
     betas: pd.DataFrame,
     hedge_asset_of: Callable[[int], str],
     chain_of: Callable[[pd.Timestamp], str | Path | None],
+    extend: list[pd.Timestamp] | None = None,
 ) -> list[BookRun]:
     """SPEC §10 for every portfolio on ``day`` (writes the book tables in the work copy).
 
     ``chain_of(session)`` is the path of a chain quoted on that session, or None.
+    ``extend``: further sessions after ``day`` to step in the same pass, each sized in full
+    as a daily run would (a backfill's range); their sizing rows are in ``BookRun.sized``.
     """
+    extend = sorted(pd.DatetimeIndex(extend or []))
     cache: dict[pd.Timestamp, Chain | None] = {}
 
     def chains(d: pd.Timestamp) -> Chain | None:
@@ -180,6 +193,7 @@ def run_books(
                 state = state_from_record(record, legs)
                 account = wbook.read_account(con, pid, before=day)
                 days = [day, *later]
+            days = sorted(set(days) | set(extend))
             mkt = _market_until(con, max(days), market)
             days = _priceable(mkt, days)
             sig = signals
@@ -195,11 +209,17 @@ def run_books(
             inputs = _day_inputs(mkt, sig, known, hedge_asset_of(params.hedge.tenor_days),
                                  chains, params.sizing.hist_window)  # fmt: skip
             # the warm start's past sessions size lazily; today and reruns size in full
-            steps = run_book(state, days, inputs, p, account, size_every_day=[day, *later])
+            steps = run_book(state, days, inputs, p, account, size_every_day=[day, *later, *extend])
             wbook.write_book_sessions(con, pid, days, _tables(steps))
             run = BookRun(pid, day, steps, params, prev is None, later)
             full = wbook.read_account(con, pid)
             run.sizing = _risk_from_account(run, full, params.risk.irr_window)
+            stepped = {s.state.as_of for s in steps}
+            run.sized = [
+                _risk_from_account(run, full, params.risk.irr_window, on=d)
+                for d in extend
+                if d in stepped
+            ]
             runs.append(run)
     finally:
         con.close()
@@ -208,49 +228,12 @@ def run_books(
 
 def orders_view(run: BookRun) -> pd.DataFrame:
     """Today's orders of one portfolio, one line per order, as a trader reads them."""
-    o = run.today.orders
-    if o.empty:
-        return pd.DataFrame(columns=["action", "contracts", "position", "legs", "limit", "reason"])
-    rows = []
-    for _, g in o.groupby("order_id", sort=True):
-        legs = " / ".join(
-            f"{'+' if s == 'buy' else '−'}{r.put_call}{r.strike:g} {pd.Timestamp(r.expiry).date()}"
-            for s, r in zip(g["side"], g.itertuples(), strict=True)
-        )
-        # net limit per unit, points: + = debit paid, − = credit received
-        sign = np.where(g["side"] == "buy", 1.0, -1.0)
-        net = float((g["limit_price"] * sign).sum())
-        rows.append(
-            {
-                "action": g["action"].iloc[0],
-                "contracts": int(g["contracts"].iloc[0]),
-                "position": g["position_id"].iloc[0],
-                "legs": legs,
-                "limit": round(net, 2),
-                "reason": g["reason"].iloc[0],
-            }
-        )
-    return pd.DataFrame(rows)
+    return orders_table(run.today.orders)
 
 
 def book_view(run: BookRun) -> pd.DataFrame:
-    """The book after today's orders, one line per position (points per unit, DTE in days)."""
-    legs = run.today.state.legs
-    if legs.empty:
-        return pd.DataFrame(columns=["position", "kind", "contracts", "dte", "entry", "mark"])
-    g = legs.assign(e=legs["qty"] * legs["entry_price"], m=legs["qty"] * legs["mark"])
-    out = g.groupby("position_id", sort=True).agg(
-        kind=("kind", "first"),
-        contracts=("contracts", "first"),
-        opened=("opened_on", "first"),
-        expiry=("expiry", "max"),
-        entry=("e", "sum"),
-        mark=("m", "sum"),
-    )
-    out["dte"] = (pd.DatetimeIndex(out["expiry"]) - run.as_of).days
-    out["opened"] = pd.DatetimeIndex(out["opened"]).date
-    out = out.reset_index().rename(columns={"position_id": "position"})
-    return out[["position", "kind", "contracts", "opened", "dte", "entry", "mark"]]
+    """The book after today's orders, one line per position."""
+    return book_table(run.today.state.legs, run.as_of)
 
 
 def account_line(run: BookRun) -> str:

@@ -300,12 +300,29 @@ def run(
     _print_daily(result, db_file)
 
 
+def _print_books(result: Any) -> None:
+    """Per portfolio: today's orders, the book after them, the account line."""
+    from flows.book import account_line, book_view, orders_view
+
+    for run in result.books:
+        orders = orders_view(run)
+        if orders.empty:
+            console.print(
+                f"[bold]{run.portfolio_id}[/] — no orders {run.as_of.date()}: hold the book"
+            )
+        else:
+            console.print(frame_table(orders, f"{run.portfolio_id} — orders {run.as_of.date()}"))
+        console.print(frame_table(book_view(run), f"{run.portfolio_id} — book after the orders"))
+        console.print(account_line(run), markup=False)
+
+
 def _print_daily(result: Any, db_file: Path) -> None:
     """The daily run's summary: loads, quarantine, signal states, each recommendation."""
     console.print(
         f"[bold]condorcap daily run[/] {result.run_id}  as_of [bold]{result.as_of.date()}[/]  "
         f"({result.seconds:.1f} s)  warehouse: {db_file}"
     )
+    _print_books(result)  # what a trader reads first: today's orders, then the book
     console.print(
         "loaded: "
         + ", ".join(f"{k} +{v}" for k, v in result.loaded.items())
@@ -316,14 +333,6 @@ def _print_daily(result: Any, db_file: Path) -> None:
         console.print(frame_table(q, "quarantined rows (see the quarantine table)"))
     sig = result.signals[["signal", "value", "state", "input_date"]]
     console.print(frame_table(sig, f"signal states {result.as_of.date()}"))
-    from flows.book import account_line, book_view, orders_view
-
-    for run in result.books:  # what a trader reads first: today's orders, then the book
-        console.print(
-            frame_table(orders_view(run), f"{run.portfolio_id} — orders {run.as_of.date()}")
-        )
-        console.print(frame_table(book_view(run), f"{run.portfolio_id} — book after the orders"))
-        console.print(account_line(run))
     for sized in result.sizing:
         print_recommendation(sized)
 
@@ -693,9 +702,7 @@ def validate_model(
     """Check the model surface against Cboe's CNDR index, month by month (SPEC §12)."""
     from flows.validate import validate_command
 
-    code = validate_command(
-        index, file, start, end, _db(db_path), fmt, variant, skew_file, chart
-    )
+    code = validate_command(index, file, start, end, _db(db_path), fmt, variant, skew_file, chart)
     if code:
         raise typer.Exit(code)
 

@@ -31,7 +31,7 @@ from tasks import ingest as sources
 from tasks.history import LadderHistory, model_ladder, vix_future_series
 from tasks.market import calendar
 from tasks.market.chain import ChainFormatError, chain_as_of, read_chain
-from tasks.market.frame import MarketDataMissing, context_at, market_frame
+from tasks.market.frame import context_at, market_frame
 from tasks.market.surface import VolTerm, vix_term_curves
 from tasks.risk import (
     IrrResult,
@@ -398,32 +398,3 @@ def size_portfolios(
         )
         results.append(size_portfolio(inputs, portfolio))
     return results
-
-
-@task(name="size-range", cache_policy=NO_CACHE)
-def size_range(
-    days: list[pd.Timestamp],
-    portfolios: list[Portfolio],
-    signals: pd.DataFrame,
-    facts: Analytics,
-    snapshot_dir: str | None,
-) -> tuple[list[SizingResult], list[str]]:
-    """SPEC §7 for every portfolio on every session of a backfill.
-
-    Sizing is a per-day decision, so this walks the days; each day's market work (ladder,
-    hedge, scenario P&L) is shared by its portfolios. Days the market cannot be priced
-    (no VIX or T-bill knowable) are skipped and named in the second return value.
-    """
-    results: list[SizingResult] = []
-    skipped: list[str] = []
-    for day in days:
-        chain = find_chain(snapshot_dir, day)
-        try:
-            context_at(facts.market, day)  # only "no price for this day" is skipped
-        except MarketDataMissing as exc:
-            skipped.append(str(exc))
-            continue
-        results += size_portfolios.fn(
-            day, portfolios, signals, facts, str(chain) if chain else None
-        )
-    return results, skipped

@@ -30,7 +30,16 @@ import pandas as pd
 from report.charts import CHARTS, chart_uris
 from report.data import ReportData, load_report_data
 from report.formatting import fmt_date, fmt_num, fmt_pct, fmt_usd
-from report.tables import hedge_summary, metrics_rows, recommendation_table, risk_row, stress_table
+from report.tables import (
+    account_summary,
+    book_display,
+    hedge_summary,
+    metrics_rows,
+    orders_display,
+    recommendation_table,
+    risk_row,
+    stress_table,
+)
 
 SUMMARY_KEY = "daily-summary"
 CHARTS_KEY = "daily-charts"
@@ -119,9 +128,21 @@ def _warnings_markdown(data: ReportData) -> list[str]:
     return [*(f"- {w}" for w in warnings), ""] if warnings else ["No data-quality warnings.", ""]
 
 
+def _orders_markdown(data: ReportData, pid: str) -> list[str]:
+    """Today's orders, then the book after them, then the account line (SPEC §10)."""
+    out = ["", f"## {pid} — orders", ""]
+    headers, rows = orders_display(data, pid)
+    out.append(md_table(headers, rows) if rows else "No orders: hold the book.")
+    headers, rows = book_display(data, pid)
+    if rows:
+        out += ["", "**Book after the orders**", "", md_table(headers, rows)]
+    line = account_summary(data, pid)
+    return out + (["", line] if line else [])
+
+
 def _portfolio_markdown(data: ReportData, pid: str) -> list[str]:
     r = risk_row(data, pid)
-    out = ["", f"## {pid}", ""]
+    out = ["", f"## {pid} — risk", ""]
     out.append(
         md_table(
             ["figure", "value"],
@@ -144,7 +165,9 @@ def summary_markdown(data: ReportData) -> str:
     run_id = data.run.get("run_id", "")
     out = [f"# condorcap daily summary — {data.as_of.date()}", "", f"run `{run_id}`", ""]
     out += _warnings_markdown(data)
-    out += ["## Signals", ""]
+    for pid in data.portfolio_ids:  # what a trader reads first
+        out += _orders_markdown(data, pid)
+    out += ["", "## Signals", ""]
     out.append(
         md_table(
             ["signal", "value", "state", "newest input"],
@@ -180,6 +203,15 @@ def publish_artifacts(db_path: str | Path, as_of: object) -> list[str]:
     data = load_report_data(db_path, as_of)
     keys = []
     for pid in data.portfolio_ids:
+        headers, rows = orders_display(data, pid)
+        if rows:
+            key = f"{artifact_key(pid)}-orders"
+            create_table_artifact(
+                key=key,
+                table=[dict(zip(headers, r, strict=True)) for r in rows],
+                description=f"{pid}: orders for {data.as_of.date()}",
+            )
+            keys.append(key)
         key = artifact_key(pid)
         create_table_artifact(
             key=key,

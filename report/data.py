@@ -13,7 +13,7 @@ seen by this run shown apart.
 from __future__ import annotations
 
 from contextlib import closing
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +61,22 @@ class ReportData:
     rolling_betas: pd.DataFrame  # vix, vix3m, strategy betas on SPX, trailing HISTORY_YEARS
     ladder_daily: pd.DataFrame
     params: Params
+    orders: pd.DataFrame = field(default_factory=pd.DataFrame)  # SPEC §10: the day's orders
+    book: pd.DataFrame = field(default_factory=pd.DataFrame)  # the book after them
+    account: pd.DataFrame = field(default_factory=pd.DataFrame)  # account_daily of the day
+
+    def orders_of(self, portfolio_id: str) -> pd.DataFrame:
+        """The day's ``orders`` rows of one portfolio (empty when none or no book)."""
+        return _rows_of(self.orders, portfolio_id)
+
+    def book_of(self, portfolio_id: str) -> pd.DataFrame:
+        """The ``book`` rows of one portfolio after the day's orders."""
+        return _rows_of(self.book, portfolio_id)
+
+    def account_of(self, portfolio_id: str) -> dict[str, Any]:
+        """The ``account_daily`` row of one portfolio ({} when it has no book)."""
+        rows = _rows_of(self.account, portfolio_id)
+        return rows.iloc[0].to_dict() if len(rows) else {}
 
     @property
     def portfolio_ids(self) -> list[str]:
@@ -104,6 +120,12 @@ class ReportData:
         if row.empty:
             return float("nan"), "missing"
         return float(row["value"].iloc[0]), str(row["state"].iloc[0])
+
+
+def _rows_of(frame: pd.DataFrame, portfolio_id: str) -> pd.DataFrame:
+    if frame.empty or "portfolio_id" not in frame:
+        return frame
+    return frame[frame["portfolio_id"] == portfolio_id].reset_index(drop=True)
 
 
 def _spec_order(signals: pd.DataFrame) -> pd.DataFrame:
@@ -161,6 +183,9 @@ def load_report_data(
             ),
             "freshness": reads.series_freshness(con, day),
             "ladder_daily": reads.ladder_daily_until(con, day),
+            "orders": reads.orders(con, day),
+            "book": reads.book(con, day),
+            "account": reads.account_daily(con, day),
         }
         obs = db.read_observations(con, day, MARKET_SERIES)
     market, betas = _histories(obs, rows["ladder_daily"], day, params.risk.beta_window, path)

@@ -23,8 +23,11 @@ from report.charts import CHARTS, chart_uris
 from report.data import ReportData, load_report_data
 from report.formatting import fmt_date, fmt_num, fmt_params, fmt_pct, fmt_usd, to_float
 from report.tables import (
+    account_summary,
+    book_display,
     hedge_summary,
     metrics_rows,
+    orders_display,
     recommendation_table,
     risk_row,
     stress_table,
@@ -122,9 +125,21 @@ def _stress_html_table(data: ReportData, pid: str) -> Table:
     return Table(headers, rows, {1, 2, 3, 4, 5}, id=f"stress-{pid}")
 
 
+def _text_table(headers: list[str], rows: list[list[str]], table_id: str) -> Table | None:
+    """A table of display text (None when there are no rows)."""
+    if not rows:
+        return None
+    numeric = {i for i, h in enumerate(headers) if h in {"contracts", "DTE", "limit (pts)",
+                                                         "entry (pts)", "mark (pts)"}}  # fmt: skip
+    return Table(headers, rows, numeric, id=table_id)
+
+
 def _portfolio(data: ReportData, pid: str) -> dict[str, Any]:
     return {
         "id": pid,
+        "orders": _text_table(*orders_display(data, pid), f"orders-{pid}"),
+        "book": _text_table(*book_display(data, pid), f"book-{pid}"),
+        "account": account_summary(data, pid),
         "recommendation": recommendation_html_table(data, pid),
         "hedge": hedge_summary(data, pid),
         "metrics": Table(["figure", "value"], [list(m) for m in metrics_rows(data, pid)], {1}),

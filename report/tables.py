@@ -187,6 +187,7 @@ def metrics_rows(data: ReportData, portfolio_id: str) -> list[tuple[str, str]]:
         ("IRR (trailing)", fmt_pct(r.get("irr"))),
         ("spread vs hurdle", f"{fmt_num(spread, 0)} bp vs {hurdle:,.0f} bp{verdict}"),
         ("EVA", fmt_usd(r.get("eva"))),
+        ("p_hurdle (bootstrap)", fmt_pct(r.get("p_hurdle"), 0)),
         ("quick ratio", fmt_num(r.get("quick_ratio"), 2)),
     ]
     optional = [
@@ -216,3 +217,87 @@ def hedge_summary(data: ReportData, portfolio_id: str) -> str:
     if np.isfinite(mult):
         text += f" (volatility beta multiple |β_F| {mult:.1f}×)"
     return text
+
+
+def orders_table(orders: pd.DataFrame) -> pd.DataFrame:
+    """A portfolio's orders (``orders`` rows, one per leg) as one line per order: action,
+    contracts, position, legs, net limit (points per unit: + debit paid, − credit received),
+    reason."""
+    o = orders
+    if o.empty:
+        return pd.DataFrame(columns=["action", "contracts", "position", "legs", "limit", "reason"])
+    rows = []
+    for _, g in o.groupby("order_id", sort=True):
+        legs = " / ".join(
+            f"{'+' if s == 'buy' else '−'}{r.put_call}{r.strike:g} {pd.Timestamp(r.expiry).date()}"
+            for s, r in zip(g["side"], g.itertuples(), strict=True)
+        )
+        # net limit per unit, points: + = debit paid, − = credit received
+        sign = np.where(g["side"] == "buy", 1.0, -1.0)
+        net = float((g["limit_price"] * sign).sum())
+        rows.append(
+            {
+                "action": g["action"].iloc[0],
+                "contracts": int(g["contracts"].iloc[0]),
+                "position": g["position_id"].iloc[0],
+                "legs": legs,
+                "limit": round(net, 2),
+                "reason": g["reason"].iloc[0],
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def book_table(legs: pd.DataFrame, as_of: object) -> pd.DataFrame:
+    """The book (``book`` rows, one per leg) as one line per position: entry and mark in
+    points per unit (negative = a credit structure), DTE in calendar days from ``as_of``."""
+    if legs.empty:
+        return pd.DataFrame(columns=["position", "kind", "contracts", "dte", "entry", "mark"])
+    g = legs.assign(e=legs["qty"] * legs["entry_price"], m=legs["qty"] * legs["mark"])
+    out = g.groupby("position_id", sort=True).agg(
+        kind=("kind", "first"),
+        contracts=("contracts", "first"),
+        opened=("opened_on", "first"),
+        expiry=("expiry", "max"),
+        entry=("e", "sum"),
+        mark=("m", "sum"),
+    )
+    out["dte"] = (pd.DatetimeIndex(out["expiry"]) - pd.Timestamp(as_of)).days
+    out["opened"] = pd.DatetimeIndex(out["opened"]).date
+    out = out.reset_index().rename(columns={"position_id": "position"})
+    return out[["position", "kind", "contracts", "opened", "dte", "entry", "mark"]]
+
+
+def account_summary(data: ReportData, portfolio_id: str) -> str:
+    """One line of the portfolio's account after the day (SPEC §10); '' without a book."""
+    a = data.account_of(portfolio_id)
+    if not a:
+        return ""
+    return (
+        f"NAV {fmt_usd(a.get('nav'))} · day P&L {fmt_usd(a.get('pnl'))} (condors "
+        f"{fmt_usd(a.get('condor_pnl'))}, hedge {fmt_usd(a.get('hedge_pnl'))}) · capital at "
+        f"risk {fmt_usd(a.get('capital_at_risk'))} · drawdown {fmt_pct(a.get('drawdown'), 1)}"
+    )
+
+
+def orders_display(data: ReportData, portfolio_id: str) -> tuple[list[str], list[list[str]]]:
+    """Headers and text rows of the day's orders of a portfolio (no rows: hold the book)."""
+    o = orders_table(data.orders_of(portfolio_id))
+    headers = ["action", "contracts", "position", "legs", "limit (pts)", "reason"]
+    rows = [
+        [r.action, f"{r.contracts:,d}", r.position, r.legs, f"{r.limit:+.2f}", r.reason]
+        for r in o.itertuples(index=False)
+    ]
+    return headers, rows
+
+
+def book_display(data: ReportData, portfolio_id: str) -> tuple[list[str], list[list[str]]]:
+    """Headers and text rows of the book after the day's orders."""
+    b = book_table(data.book_of(portfolio_id), data.as_of)
+    headers = ["position", "kind", "contracts", "opened", "DTE", "entry (pts)", "mark (pts)"]
+    rows = [
+        [r.position, r.kind, f"{int(r.contracts):,d}", str(r.opened), str(r.dte),
+         fmt_num(r.entry, 2), fmt_num(r.mark, 2)]
+        for r in b.itertuples(index=False)
+    ]  # fmt: skip
+    return headers, rows

@@ -124,3 +124,18 @@ def ladder_daily_until(con: duckdb.DuckDBPyConnection, as_of: object) -> pd.Data
         [pd.Timestamp(as_of).date()],
     ).df()
     return _dates_ns(df)
+
+
+def orders(con: duckdb.DuckDBPyConnection, as_of: object) -> pd.DataFrame:
+    """``orders`` of the day (SPEC §10), one row per leg, by portfolio and order."""
+    return _day_rows(con, "orders", pd.Timestamp(as_of), "portfolio_id, order_id, leg")
+
+
+def book(con: duckdb.DuckDBPyConnection, as_of: object) -> pd.DataFrame:
+    """``book`` after the day's orders (SPEC §10), one row per leg held."""
+    return _day_rows(con, "book", pd.Timestamp(as_of), "portfolio_id, position_id, leg")
+
+
+def account_daily(con: duckdb.DuckDBPyConnection, as_of: object) -> pd.DataFrame:
+    """``account_daily`` of the day, one row per portfolio."""
+    return _day_rows(con, "account_daily", pd.Timestamp(as_of), "portfolio_id")

@@ -180,10 +180,40 @@ def limit_lines(limits: LimitDecision, equity: float, params: Params) -> list[st
     return lines
 
 
+def binding_line(d: Decisions) -> str:
+    """The limit that set today's new condor contracts, in words (SPEC §7 step 7: first).
+
+    Checked from the last step back, because a later step only binds by cutting what the
+    earlier ones allowed: no free slot → the liquidity and crash limits of step 6 → the
+    step-4 multipliers → the step-2 cap against the step-3 risk-inverse weight.
+    """
+    p, new, q = d.kept, d.new, d.weights.q
+    pr, limits = p.proposal, p.limits
+    free = ~np.asarray(new.slot_taken, dtype=bool)
+    n = int(limits.contracts.sum())
+    if not free.any():
+        return "binding: no free ladder slot (the book holds every tranche): no new condors"
+    if limits.crash_breach:
+        return "binding: the crash limit (the existing book alone exceeds max drawdown)"
+    if not limits.feasible:
+        return "binding: the quick-ratio rule (infeasible even with no new condors)"
+    if limits.binding:
+        return f"binding: {_limit_words(limits.binding)} ({int(limits.proposed.sum())} → {n} new contracts)"
+    if not d.weights.sized:
+        return "binding: too few joint SPX/VIX scenarios to size (0 new contracts)"
+    if pr.fired:
+        names = " × ".join(pr.fired)
+        return f"binding: the step-4 multipliers ({names} = × {pr.multiplier:g}): {n} new contracts"
+    capped = bool((pr.n_cap[free] < q[free]).any())
+    if capped:
+        return f"binding: the per-tranche cap {pr.cap:.0%} of equity: {n} new contracts"
+    return f"binding: the risk-inverse volatility target: {n} new contracts"
+
+
 def explain(d: Decisions) -> list[str]:
-    """The whole rationale, in step order (SPEC §7 step 7)."""
+    """The whole rationale: the binding limit first, then step order (SPEC §7 step 7)."""
     E, p = d.capital.equity, d.kept
-    lines = [*d.rules.notes]
+    lines = [binding_line(d), *d.rules.notes]
     if d.market.chain_note:
         lines.append(d.market.chain_note)
     lines += ladder_lines(d) + book_lines(d) + hedge_beta_lines(d.hedge.beta)

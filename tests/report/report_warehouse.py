@@ -190,6 +190,7 @@ def build_warehouse(path: Path) -> dict:
         }
     )
     db.append_rows(con, "portfolio_risk", risk)
+    book_rows = _book_rows(con)
     db.record_run(con, RUN_ID, "daily", AS_OF, datetime(2026, 7, 22, 20, 59), "completed", 1234)
     con.close()
     return {
@@ -202,7 +203,62 @@ def build_warehouse(path: Path) -> dict:
         "quarantine": q_all,
         "market": market,
         "ladder_daily": ladder_daily,
+        **book_rows,
     }
+
+
+#: the steward's orders of the day: a condor closed at its profit target (4 legs) and one
+#: hedge unit bought. Limit prices in points per unit.
+ORDERS = [
+    # order, action, position, kind, expiry, leg, P/C, strike, side, limit, reason
+    ("O1", "close", "IC-2026-07-31-7000-7600", "condor", "2026-07-31", "long_put", "P", 6950,
+     "sell", 0.40, "profit target"),
+    ("O1", "close", "IC-2026-07-31-7000-7600", "condor", "2026-07-31", "short_put", "P", 7000,
+     "buy", 1.10, "profit target"),
+    ("O1", "close", "IC-2026-07-31-7000-7600", "condor", "2026-07-31", "short_call", "C", 7600,
+     "buy", 2.30, "profit target"),
+    ("O1", "close", "IC-2026-07-31-7000-7600", "condor", "2026-07-31", "long_call", "C", 7650,
+     "sell", 0.90, "profit target"),
+    ("O2", "adjust", "HV-2026-10-21-25", "hedge", "2026-10-21", "long_call", "C", 25,
+     "buy", 2.44, "hedge: 6 held, target 7: buy 1"),
+]  # fmt: skip
+
+
+def _book_rows(con) -> dict:
+    """The steward's orders, its book after them and its account row (hand-written)."""
+    orders = pd.DataFrame(
+        [
+            {"as_of": AS_OF, "portfolio_id": STEWARD, "order_id": o, "action": a,
+             "position_id": pos, "kind": k, "expiry": pd.Timestamp(e), "leg": leg,
+             "put_call": pc, "strike": float(x), "contracts": 3 if k == "condor" else 1,
+             "limit_price": lim, "reason": why, "side": side,
+             "qty": 1.0 if side == "buy" else -1.0, "mid": lim, "commission": 0.65}
+            for o, a, pos, k, e, leg, pc, x, side, lim, why in ORDERS
+        ]
+    )  # fmt: skip
+    book = pd.DataFrame(
+        [
+            {"as_of": AS_OF, "portfolio_id": STEWARD, "position_id": "HV-2026-10-21-25",
+             "kind": "hedge", "expiry": pd.Timestamp("2026-10-21"), "leg": "long_call",
+             "put_call": "C", "strike": 25.0, "contracts": 7,
+             "opened_on": pd.Timestamp("2026-07-01"), "entry_price": 2.60, "mark": 2.44,
+             "pricing_source": "model", "underlying": "VIX", "qty": 1.0, "iv": 0.9}
+        ]
+    )  # fmt: skip
+    account = pd.DataFrame(
+        [
+            {"as_of": AS_OF, "portfolio_id": STEWARD, "nav": 1_012_345.0, "cash": 50_000.0,
+             "capital_at_risk": 43_210.0, "pnl": 1_234.0, "realised_pnl": 900.0,
+             "unrealised_pnl": 334.0, "condor_pnl": 1_500.0, "hedge_pnl": -266.0,
+             "drawdown": -0.012, "tbills": 400_000.0, "holdings_value": 500_000.0,
+             "options_value": 1_708.0, "holdings_pnl": 0.0, "carry_pnl": 0.0,
+             "commissions": 3.25, "condor_contracts": 0, "hedge_units": 7}
+        ]
+    )  # fmt: skip
+    db.append_rows(con, "orders", orders)
+    db.append_rows(con, "book", book)
+    db.append_rows(con, "account_daily", account)
+    return {"orders": orders, "book": book, "account": account}
 
 
 def _ols(y: pd.Series, x: pd.Series, window: int) -> tuple[float, float, int]:

@@ -66,3 +66,20 @@ def test_charts_markdown_embeds_four_pngs(data, charts) -> None:
     assert [name for name, _ in found] == ["payoff", "rolling-betas", "signals", "vix-curve"]
     for _, b64 in found:
         assert base64.b64decode(b64)[:4] == b"\x89PNG"
+
+
+def test_the_summary_opens_with_each_portfolios_orders_then_its_book(data) -> None:
+    from report.artifacts import summary_markdown
+
+    md = summary_markdown(data)
+    orders_at = md.index("## steward_1m — orders")
+    assert orders_at < md.index("## Signals") < md.index("## steward_1m — risk")
+    steward = md[orders_at : md.index("## Signals")]
+    # one line per order: the 4-leg close nets to +2.10 debit (1.10 + 2.30 − 0.40 − 0.90)
+    close = next(line for line in steward.splitlines() if line.startswith("| close"))
+    assert "| 3 | IC-2026-07-31-7000-7600 |" in close and "| +2.10 | profit target |" in close
+    assert "| adjust | 1 | HV-2026-10-21-25 |" in steward
+    assert "**Book after the orders**" in steward and "| HV-2026-10-21-25 | hedge | 7 |" in steward
+    assert "NAV $1,012,345" in steward and "capital at risk $43,210" in steward
+    # a portfolio without a book says so instead of showing an empty table
+    assert "## promoter_1m — orders\n\nNo orders: hold the book." in md

@@ -217,3 +217,11 @@ def test_a_script_in_any_warehouse_value_is_text_not_markup(data, charts) -> Non
     assert "<script" not in text.lower()
     assert "cut &lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;" in text
     assert 'id="portfolio-p&#34;&gt;&lt;script&gt;alert(1)&lt;/script&gt;"' in text
+
+
+def test_the_page_shows_orders_and_book_before_the_sizing(page) -> None:
+    _, html = page
+    card = html[html.index('id="portfolio-steward_1m"') :]
+    assert card.index('id="orders-steward_1m"') < card.index('id="book-steward_1m"')
+    assert card.index('id="book-steward_1m"') < card.index("Sizing of the free ladder slots")
+    assert "+2.10" in card and "hedge: 6 held, target 7: buy 1" in card

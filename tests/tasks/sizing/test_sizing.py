@@ -43,7 +43,8 @@ SPEC_DAILY_SIZING = [
 ]  # fmt: skip
 SPEC_PORTFOLIO_RISK = [
     "as_of", "portfolio_id", "equity", "beta_before", "beta_after", "risk_free",
-    "cost_of_equity", "wacc", "irr", "spread_bps", "eva", "quick_ratio", "stress_crash_pnl",
+    "cost_of_equity", "wacc", "irr", "spread_bps", "eva", "p_hurdle", "quick_ratio",
+    "stress_crash_pnl",
     "stress_correction_pnl", "stress_cpi_shock_pnl", "stress_vol_spike_pnl",
     "stress_rally_pnl", "rationale",
 ]  # fmt: skip

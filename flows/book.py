@@ -5,6 +5,7 @@ over the trailing IRR window; on a rerun, recompute every later stored session t
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,13 +19,16 @@ from report.tables import book_table, orders_table
 from schemas.config import Params, Portfolio
 from tasks.book import MarketDay, StepResult, account_eva, account_irr
 from tasks.book.account import resampled_years
-from tasks.book.positions import state_from_record, state_record
+from tasks.book.marks import mark_book
+from tasks.book.positions import BookState, options_value, state_from_record, state_record
+from tasks.book.reconcile import positions_frame, read_positions_csv, reconcile
 from tasks.book.sizing import run_book, start_from_portfolio
 from tasks.market.chain import Chain, read_chain
 from tasks.market.frame import MarketDataMissing, context_at, market_frame
 from tasks.risk import joint_scenarios, p_hurdle, trailing_sessions
 from tasks.signals import compute_signals
 from tasks.sizing import SizingInputs, SizingResult
+from tasks.structures import vol_of_vol
 from warehouse import book as wbook
 from warehouse import db
 
@@ -42,6 +46,8 @@ class BookRun:
     sizing: SizingResult | None = None
     irr_note: str = ""
     sized: list[SizingResult] = field(default_factory=list)  # the ``extend`` days
+    # the positions file against the shadow book: one line per difference (the file wins)
+    reconciliation: list[str] = field(default_factory=list)
 
     @property
     def today(self) -> StepResult:
@@ -138,13 +144,69 @@ def _risk_from_account(
         else "orders: none (hold the book)"
     )
     # the binding limit first (SPEC §7 step 7), then what the book does about it
-    rationale = [*d.rationale[:1], lead, note, *d.rationale[1:]]
+    recon = (
+        ["positions file: " + "; ".join(run.reconciliation)]
+        if run.reconciliation and on == run.as_of
+        else []
+    )
+    rationale = [*d.rationale[:1], lead, *recon, note, *d.rationale[1:]]
     risk["rationale"] = "; ".join(rationale)
     if on == run.as_of:
         run.irr_note = note
     daily = d.daily_sizing if d.daily_sizing is not None else pd.DataFrame()
     positions = d.positions if d.positions is not None else pd.DataFrame()
     return SizingResult(daily, risk, positions, rationale)
+
+
+def user_positions(portfolio: Portfolio) -> pd.DataFrame | None:
+    """The portfolio's positions as the user hands them in (file, else the config's list),
+    None when neither is given (the shadow book is the truth)."""
+    if portfolio.positions_file:
+        return read_positions_csv(portfolio.positions_file)
+    if portfolio.positions:
+        rows = pd.DataFrame([pos.model_dump() for pos in portfolio.positions])
+        return positions_frame(rows, f"{portfolio.portfolio_id} positions")
+    return None
+
+
+def _joined(account: pd.DataFrame | None, rows: list[pd.DataFrame]) -> pd.DataFrame:
+    parts = ([account] if account is not None and len(account) else []) + rows
+    return pd.concat(parts, ignore_index=True)
+
+
+def _reconciled(
+    state: BookState,
+    user: pd.DataFrame,
+    inputs: Callable[[pd.Timestamp], tuple[MarketDay, SizingInputs]],
+    params: Params,
+) -> tuple[BookState, list[str]]:
+    """The book at the previous close made what the user's file says (SPEC §10).
+
+    A leg the book did not hold and the file gives no entry price for is marked at the
+    previous close. The change in marked value is taken as traded at those marks: cash
+    moves by the opposite amount, so NAV at that close (and every day's P&L) stays whole.
+    """
+    if state.as_of is None:
+        return state, ["no previous close to reconcile against: the file is applied tomorrow"]
+    rec = reconcile(state.legs, user, pd.Timestamp(state.as_of))
+    if not rec.applied or not rec.differences:
+        return state, rec.differences
+    legs = rec.legs
+    unpriced = ~np.isfinite(legs["mark"].to_numpy(float))
+    if unpriced.any():
+        day, _ = inputs(pd.Timestamp(state.as_of))
+        pr = params.pricing
+        marked = mark_book(legs[unpriced], day.ctx, day.chain, pr.div_yield,
+                           vol_of_vol(day.ctx.vvix, pr), pr)  # fmt: skip
+        legs.loc[unpriced, ["mark", "iv", "pricing_source"]] = marked[
+            ["mark", "iv", "pricing_source"]
+        ].to_numpy()
+        legs.loc[unpriced, "entry_price"] = marked["mark"].to_numpy()
+    delta = options_value(legs) - options_value(state.legs)
+    return (
+        dataclasses.replace(state, legs=legs, cash=state.cash - delta),
+        rec.differences,
+    )
 
 
 @task(name="book", cache_policy=NO_CACHE)
@@ -209,9 +271,22 @@ def run_books(
             inputs = _day_inputs(mkt, sig, known, hedge_asset_of(params.hedge.tenor_days),
                                  chains, params.sizing.hist_window)  # fmt: skip
             # the warm start's past sessions size lazily; today and reruns size in full
-            steps = run_book(state, days, inputs, p, account, size_every_day=[day, *later, *extend])
+            full_days = [day, *later, *extend]
+            user = user_positions(p)
+            notes: list[str] = []
+            if user is None:
+                steps = run_book(state, days, inputs, p, account, size_every_day=full_days)
+            else:  # the book up to the previous close, made what the file says, then today on
+                before = [d for d in days if d < day]
+                steps = run_book(state, before, inputs, p, account, size_every_day=full_days)
+                if steps:
+                    state = steps[-1].state
+                    account = _joined(account, [s.account for s in steps])
+                state, notes = _reconciled(state, user, inputs, params)
+                steps += run_book(state, [d for d in days if d >= day], inputs, p, account,
+                                  size_every_day=full_days)  # fmt: skip
             wbook.write_book_sessions(con, pid, days, _tables(steps))
-            run = BookRun(pid, day, steps, params, prev is None, later)
+            run = BookRun(pid, day, steps, params, prev is None, later, reconciliation=notes)
             full = wbook.read_account(con, pid)
             run.sizing = _risk_from_account(run, full, params.risk.irr_window)
             stepped = {s.state.as_of for s in steps}

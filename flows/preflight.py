@@ -104,11 +104,19 @@ def check_snapshot(path: Path) -> list[str]:
 def load_config(path: Path) -> PortfolioFile:
     """The validated portfolio file; :class:`InputError` naming file and key otherwise."""
     from schemas.config import ConfigError, load_portfolios
+    from tasks.book.reconcile import PositionsFileError, read_positions_csv
 
     try:
-        return load_portfolios(path)
+        loaded = load_portfolios(path)
     except ConfigError as exc:
         raise InputError(str(exc)) from None
+    for p in loaded.portfolios:  # a malformed positions file stops the run before it starts
+        if p.positions_file:
+            try:
+                read_positions_csv(p.positions_file)
+            except PositionsFileError as exc:
+                raise InputError(f"{path}: portfolio {p.portfolio_id}: {exc}") from None
+    return loaded
 
 
 @dataclass

@@ -427,6 +427,8 @@ class Portfolio(_Strict):
     positions: list[Position] = Field(default_factory=list)
     fills_file: str | None = None
     overrides: dict[str, Any] = Field(default_factory=dict)
+    # the broker's positions after a close (CSV, tasks/book/reconcile.py); wins over the book
+    positions_file: str | None = None
 
     @field_validator("portfolio_id")
     @classmethod

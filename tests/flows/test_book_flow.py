@@ -138,3 +138,53 @@ def test_backfill_sizing_of_a_range_equals_the_daily_runs_of_its_days(
         if table == "portfolio_risk":  # the daily runs wrote only their own days
             assert sorted(set(b["as_of"])) == [pd.Timestamp(d) for d in DAYS]
         pd.testing.assert_frame_equal(a.reset_index(drop=True), b.reset_index(drop=True))
+
+
+def test_a_positions_file_that_differs_is_reconciled_and_the_file_wins(
+    three_days, tmp_path: Path
+) -> None:
+    from flows.daily import daily_flow
+
+    path, cfg = three_days
+    copy = tmp_path / "w.duckdb"
+    shutil.copyfile(path, copy)
+    held = _q(path, f"SELECT * FROM book WHERE as_of = DATE '{DAYS[1]}' "
+                    "AND portfolio_id = 'steward_1m' AND kind = 'condor' ORDER BY position_id, leg")  # fmt: skip
+    ids = sorted(set(held["position_id"]))
+    keep, cut = ids[0], ids[1]  # the file: the first condor at 1 contract, the second gone
+    rows = held[held["position_id"] == keep]
+    csv = tmp_path / "positions.csv"
+    lines = ["position_id,kind,underlying,expiry,put_call,strike,qty"] + [
+        f"broker-1,condor,SPX,{pd.Timestamp(r.expiry).date()},{r.put_call},{r.strike:g},{int(r.qty)}"
+        for r in rows.itertuples()
+    ]  # fmt: skip
+    csv.write_text("\n".join(lines) + "\n")
+    text = cfg.read_text().replace(
+        'portfolio_id = "steward_1m"', f'portfolio_id = "steward_1m"\npositions_file = "{csv}"'
+    )
+    cfg2 = tmp_path / "p.toml"
+    cfg2.write_text(text)
+    daily_flow(as_of=DAYS[2], db_path=str(copy), config_path=str(cfg2), artifacts=False)
+
+    risk = _q(copy, f"SELECT * FROM portfolio_risk WHERE as_of = DATE '{DAYS[2]}' "
+                    "AND portfolio_id = 'steward_1m'").iloc[0]  # fmt: skip
+    assert (
+        f"{keep}: book " in risk["rationale"]
+        and "file 1 contracts — the file wins" in risk["rationale"]
+    )
+    assert f"{cut}: in the book, not the file — dropped" in risk["rationale"]
+    book = _q(
+        copy, f"SELECT * FROM book WHERE as_of = DATE '{DAYS[2]}' AND portfolio_id = 'steward_1m'"
+    )
+    orders = _q(
+        copy, f"SELECT * FROM orders WHERE as_of = DATE '{DAYS[2]}' AND portfolio_id = 'steward_1m'"
+    )
+    assert cut not in set(book["position_id"])
+    if keep not in set(orders.loc[orders["action"] == "close", "position_id"]):
+        assert set(book.loc[book["position_id"] == keep, "contracts"]) == {1}
+    acc = _q(copy, "SELECT * FROM account_daily WHERE portfolio_id = 'steward_1m' ORDER BY as_of")
+    assert (acc["nav"].diff().iloc[-1] - acc["pnl"].iloc[-1]) == pytest.approx(0.0, abs=0.011)
+    # the other portfolio has no file: its day is the shadow book's, as before
+    for table in ("book", "account_daily"):
+        q = f"SELECT * FROM {table} WHERE portfolio_id = 'promoter_1m' ORDER BY ALL"
+        pd.testing.assert_frame_equal(_q(path, q), _q(copy, q))

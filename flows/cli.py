@@ -125,6 +125,9 @@ def _quiet_prefect(verbose: bool = False) -> None:
     """
     if not verbose:
         os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    from flows.server_lifecycle import bind_server_to_cli
+
+    bind_server_to_cli()  # a killed CLI leaves no temporary Prefect server behind
 
 
 class _NoEngineFailures(logging.Filter):

@@ -328,6 +328,13 @@ def _print_daily(result: Any, db_file: Path) -> None:
         + ", ".join(f"{k} +{v}" for k, v in result.loaded.items())
         + f"; {len(result.quarantined)} row(s) failed validation and are in `quarantine`"
     )
+    unchanged = getattr(result, "unchanged", [])
+    if unchanged:  # incremental ingest: logged in raw_fetch, not parsed or loaded again
+        console.print(
+            f"unchanged since the last load (not re-parsed): {len(unchanged)} series "
+            f"({', '.join(unchanged)})",
+            markup=False,
+        )
     if len(result.quarantined):
         q = result.quarantined.groupby(["series_id", "check_name"]).size().reset_index(name="rows")
         console.print(frame_table(q, "quarantined rows (see the quarantine table)"))
@@ -530,9 +537,12 @@ def sql(
     if fmt is Fmt.csv:
         df.to_csv(sys.stdout, index=False)
     elif fmt is Fmt.json:
-        sys.stdout.write(
-            json.dumps(json.loads(df.to_json(orient="records", date_format="iso")), indent=1)
-        )
+        records = json.loads(df.to_json(orient="records", date_format="iso"))
+        for rec in records:  # a JSON column is a nested object, not an escaped string
+            for col in res.json_columns:
+                if isinstance(rec.get(col), str):
+                    rec[col] = json.loads(rec[col])
+        sys.stdout.write(json.dumps(records, indent=1))
         sys.stdout.write("\n")
     else:
         console.print(frame_table(df))

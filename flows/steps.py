@@ -59,6 +59,20 @@ class IngestedSource:
     rows_accepted: int
     rows_quarantined: int
     vintaged: bool = False
+    fingerprint: str | None = None
+    #: the payload equals the last one loaded: not parsed, validated or loaded (only logged)
+    unchanged: bool = False
+
+
+def unchanged_source(fetch: sources.FetchResult, fingerprint: str) -> IngestedSource:
+    """A payload equal to the last one loaded: nothing to parse or load, only its log row."""
+    empty = pd.DataFrame()
+    return IngestedSource(fetch, empty, empty, 0, 0, 0, fingerprint=fingerprint, unchanged=True)
+
+
+def last_fingerprints(work_path: str) -> dict[sources.FetchKey, str]:
+    """Each fetch key's last logged fingerprint (empty for a new warehouse)."""
+    return Warehouse(work_path).last_fingerprints()
 
 
 # --------------------------------------------------------------------------- ingest
@@ -179,11 +193,15 @@ def load_facts(work_path: str, ingested: list[IngestedSource], run_id: str) -> d
                 "rows_accepted": i.rows_accepted,
                 "rows_quarantined": i.rows_quarantined,
                 "fetched_at": i.fetch.fetched_at.replace(tzinfo=None),
+                "fingerprint": i.fingerprint,
+                "unchanged": i.unchanged,
             }
             for i in ingested
         ]
     )
-    batches = [FactBatch(i.observations, i.quarantine, i.vintaged) for i in ingested]
+    batches = [
+        FactBatch(i.observations, i.quarantine, i.vintaged) for i in ingested if not i.unchanged
+    ]
     return Warehouse(work_path).load_facts(batches, log, run_id, revision_session, now)
 
 

@@ -152,6 +152,27 @@ class Warehouse:
             raise ValueError(f"the warehouse holds no {series_id.upper()} closes")
         return calendar.session_on_or_after(day)
 
+    def last_fingerprints(self) -> dict[tuple[str, str, str], str]:
+        """The fingerprint last logged per fetch ``(source, series_id, url)`` (incremental ingest).
+
+        A series with rows quarantined as ``future_date`` is left out: those rows may have
+        become knowable since, so its payload must be validated again even if unchanged.
+        """
+        if not self.path.exists():
+            return {}
+        rows = self.query(
+            """
+            SELECT source, series_id, url, arg_max(fingerprint, run_id)
+            FROM raw_fetch
+            WHERE series_id IS NOT NULL AND series_id NOT IN (
+                SELECT series_id FROM quarantine WHERE check_name = 'future_date')
+            GROUP BY source, series_id, url
+            """
+        )
+        return {
+            (r[0], r[1], r[2]): r[3] for r in rows.itertuples(index=False) if isinstance(r[3], str)
+        }
+
     def _scalar(self, sql: str, params: Sequence[object]) -> object:
         with self.read() as con:
             return con.execute(sql, list(params)).fetchall()[0][0]

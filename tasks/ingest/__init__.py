@@ -47,6 +47,7 @@ from tasks.ingest.http import (
     make_session,
     shared_session,
 )
+from tasks.ingest.incremental import FetchKey, fetch_key, fingerprint, split_unchanged
 from tasks.ingest.parsers import (
     PARSERS,
     ROW_COLUMNS,
@@ -57,7 +58,6 @@ from tasks.ingest.parsers import (
     parse_fred_graph,
     parse_yahoo_close,
 )
-from tasks.ingest.incremental import FetchKey, fetch_key, fingerprint, split_unchanged
 from tasks.ingest.redaction import (
     HTTP_LOGGERS,
     PREFECT_LOGGERS,

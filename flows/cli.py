@@ -55,6 +55,26 @@ class _LazyModule:
 
 db: Any = _LazyModule("warehouse.db")
 
+def _flags_take_no_value() -> None:
+    """typer 0.29 prints a flag's Python type as if it took a value (``--help <bool>``).
+
+    A flag takes no value, so its type column is left empty (options with a value keep theirs).
+    """
+    from typer.core import TyperOption
+
+    shown = TyperOption.display_type_rich
+    if getattr(shown, "_condorcap", False):
+        return
+
+    def display_type_rich(self: TyperOption, ctx: Any) -> str | None:
+        return None if self.is_flag else shown(self, ctx)
+
+    display_type_rich._condorcap = True  # type: ignore[attr-defined]
+    TyperOption.display_type_rich = display_type_rich  # type: ignore[method-assign]
+
+
+_flags_take_no_value()
+
 app = typer.Typer(
     help="condorcap: daily CAPM/WACC-aware sizing of SPX iron-condor ladders with an ALVH hedge.",
     no_args_is_help=True,

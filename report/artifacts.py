@@ -125,6 +125,7 @@ def _warnings_markdown(data: ReportData) -> list[str]:
     if data.stale_signals:
         names = ", ".join(data.stale["signal"])
         warnings.append(f"⚠ **{data.stale_signals} stale signal(s)** fire no rule: {names}")
+    warnings += [f"⚠ **stale series** {_md_escape(t)}" for t in data.stale_series_text()]
     return [*(f"- {w}" for w in warnings), ""] if warnings else ["No data-quality warnings.", ""]
 
 

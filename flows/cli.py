@@ -55,6 +55,7 @@ class _LazyModule:
 
 db: Any = _LazyModule("warehouse.db")
 
+
 def _flags_take_no_value() -> None:
     """typer 0.29 prints a flag's Python type as if it took a value (``--help <bool>``).
 

@@ -157,9 +157,8 @@ def daily_flow(
         say(note)
         say("signals, modelled history and betas…")
         sig = steps.signal_states(work, [day], params.signals)
-        facts = steps.analytics(
-            work, [day], params, steps.hedge_tenors_of([p.params for p in portfolios.portfolios])
-        )
+        tenors = steps.hedge_tenors_of([p.params for p in portfolios.portfolios])
+        facts = steps.analytics(work, [day], params, tenors, incremental=True)
         if day not in facts.market.index or pd.isna(facts.market.loc[day, "spx"]):
             raise DataQualityError(
                 f"no SPX close knowable on {day.date()}: the data ends "
@@ -180,7 +179,7 @@ def daily_flow(
             **sizing_tables(sized),
         }
         written = steps.write_derived(work, derived, pd.DataFrame({"as_of": [day]}))
-        written += steps.write_history(work, facts.history, day)
+        written += steps.write_history(work, facts.history, day, params)
         rows_written = written + sum(loaded.values())
         ws.complete(rows_written)
 

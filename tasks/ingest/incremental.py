@@ -51,9 +51,9 @@ def split_unchanged(
     last_loaded : the fingerprint last logged for each fetch key (the warehouse's
         ``raw_fetch``); a key missing here is always parsed.
     """
-    prints = {fetch_key(f): fingerprint(f, lags, limits) for f in fetches}
-    changed, unchanged = [], []
+    changed, unchanged, prints = [], [], {}
     for f in fetches:
+        prints[fetch_key(f)] = fingerprint(f, lags, limits)
         same = last_loaded.get(fetch_key(f)) == prints[fetch_key(f)]
         (unchanged if same else changed).append(f)
     return changed, unchanged, prints

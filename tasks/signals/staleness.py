@@ -102,5 +102,7 @@ def stale_series(freshness: pd.DataFrame, as_of: object, p: SignalParams) -> pd.
         age = float(ages[rule](np.asarray([pd.Timestamp(r.latest_date)], dtype=NS))[0])
         limit = getattr(p.max_age, rule)
         if age > limit:
-            rows.append([r.series_id, pd.Timestamp(r.latest_date), int(age), limit, _AGE_UNITS[rule]])
+            rows.append(
+                [r.series_id, pd.Timestamp(r.latest_date), int(age), limit, _AGE_UNITS[rule]]
+            )
     return pd.DataFrame(rows, columns=cols)

@@ -123,6 +123,11 @@ class ReportData:
             for r in self.stale_series.itertuples(index=False)
         ]
 
+    def r2_of(self, asset: str) -> float:
+        """The stored ``betas.r2`` of ``asset`` for the day (NaN when absent)."""
+        row = self.betas[self.betas["asset"] == asset]
+        return float(row["r2"].iloc[0]) if len(row) and "r2" in row else float("nan")
+
     def beta_of(self, asset: str) -> float:
         """The stored ``betas.beta`` of ``asset`` for the day (NaN when absent)."""
         row = self.betas[self.betas["asset"] == asset]

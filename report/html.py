@@ -21,7 +21,15 @@ import pandas as pd
 
 from report.charts import CHARTS, chart_uris
 from report.data import ReportData, load_report_data
-from report.formatting import fmt_date, fmt_num, fmt_params, fmt_pct, fmt_usd, to_float
+from report.formatting import (
+    fmt_beta,
+    fmt_date,
+    fmt_num,
+    fmt_params,
+    fmt_pct,
+    fmt_usd,
+    to_float,
+)
 from report.tables import (
     account_summary,
     book_display,
@@ -164,7 +172,8 @@ def _signals(data: ReportData) -> list[dict[str, str]]:
 
 def _betas_table(data: ReportData) -> Table:
     rows = [
-        [r.asset, r.window_days, fmt_num(r.beta, 3), fmt_num(r.alpha, 5), fmt_num(r.r2, 3), r.n_obs]
+        [r.asset, r.window_days, fmt_beta(r.beta, r.r2, 3), fmt_num(r.alpha, 5), fmt_num(r.r2, 3),
+         r.n_obs]
         for r in data.betas.itertuples(index=False)
     ]
     headers = ["asset", "window", "β", "α (daily)", "R²", "n obs"]

@@ -172,8 +172,14 @@ def _signals(data: ReportData) -> list[dict[str, str]]:
 
 def _betas_table(data: ReportData) -> Table:
     rows = [
-        [r.asset, r.window_days, fmt_beta(r.beta, r.r2, 3), fmt_num(r.alpha, 5), fmt_num(r.r2, 3),
-         r.n_obs]
+        [
+            r.asset,
+            r.window_days,
+            fmt_beta(r.beta, r.r2, 3),
+            fmt_num(r.alpha, 5),
+            fmt_num(r.r2, 3),
+            r.n_obs,
+        ]
         for r in data.betas.itertuples(index=False)
     ]
     headers = ["asset", "window", "β", "α (daily)", "R²", "n obs"]

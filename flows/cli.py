@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import sys
+import threading
 from collections.abc import Callable
 from datetime import date
 from enum import StrEnum
@@ -298,10 +299,12 @@ def run(
     explicit = as_of is not None and as_of.strip().lower() != "today"
     _quiet_prefect(verbose)
     say("starting Prefect…")
-    from flows.daily import daily_flow
+    from flows.daily import daily_flow, warm_up
 
     if not verbose:
         _hush_engine_failures()
+    # the temporary server's start-up is spent waiting: import and build what the run needs
+    threading.Thread(target=warm_up, name="condorcap-warm-up", daemon=True).start()
     try:
         result = daily_flow(
             as_of=day.isoformat() if explicit and day else None,

@@ -51,6 +51,19 @@ class DailyResult:
     unchanged: list[str] = field(default_factory=list)
 
 
+def warm_up() -> None:
+    """Import the report's modules and build the NYSE calendar (call in a background thread).
+
+    Starting Prefect's temporary server takes seconds in which this process only waits for
+    the server process: a run that does this meanwhile starts its first task with the
+    calendar built and matplotlib imported (about 1.5 s less wall time on 2 cores).
+    """
+    import report.artifacts  # noqa: F401 - matplotlib and the report modules
+    from tasks.signals.staleness import session_array
+
+    session_array()  # calendar.nyse(), cached for the process
+
+
 def resolve_as_of(as_of: date | str | None) -> pd.Timestamp | None:
     """``None`` → latest complete session (decided after loading); ``'today'`` → New York's date.
 

@@ -147,6 +147,8 @@ def _quiet_prefect(verbose: bool = False) -> None:
     """
     if not verbose:
         os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+        # urllib3 logs every retry of every source; the run reports each failed source once
+        logging.getLogger("urllib3").setLevel(logging.ERROR)
 
 
 class _NoEngineFailures(logging.Filter):
@@ -317,7 +319,8 @@ def run(
     except Exception as exc:  # the Prefect logs keep the traceback; say it plainly
         if verbose:
             raise
-        _fail([f"run failed: {exc}".replace("\n", "; ")], 1, label="error")
+        lines = [ln for ln in str(exc).splitlines() if ln.strip()] or [type(exc).__name__]
+        _fail([f"run failed: {lines[0]}", *lines[1:]], 1, label="error")
     if result.status == "skipped":
         console.print(result.message, markup=False)
         return

@@ -94,7 +94,16 @@ def ingest(
         fetches = steps.read_snapshot(snap)
     elif source == "live":
         futures = [steps.fetch_live.submit(s, urls) for s in LIVE_SERIES]
-        fetches = [f.result() for f in futures]
+        got = [f.result() for f in futures]
+        # urllib3's chained reason ("Caused by NameResolutionError(…)") stays in the logs
+        failed = [str(g).split(" (Caused by")[0] for g in got if isinstance(g, sources.SourceError)]
+        if failed:  # every failed source, one line each, and what to do about it
+            raise sources.SourceFetchError(
+                "\n".join([f"{len(failed)} of {len(got)} live sources failed:", *failed])
+                + "\nhint: check the network (or CONDORCAP_* URLs); "
+                "`condorcap run --source snapshot` runs offline on the bundled data"
+            )
+        fetches = [g for g in got if not isinstance(g, sources.SourceError)]
         # the FOMC calendar ships with the project: refreshed by updating the snapshot
         fetches += [f for f in steps.read_snapshot(snap) if f.series_id == "fomc"]
     else:

@@ -96,7 +96,7 @@ def backfill_flow(
         t = time.perf_counter()
         derived = {"signal_states": sig, "betas": facts.betas, "vix_term": facts.vix_term}
         written = steps.write_derived(work, derived, pd.DataFrame({"as_of": days}))
-        written += steps.write_history(work, facts.history, days[-1])
+        written += steps.write_history(work, facts.history, days[-1], params)
         timings["write"] = time.perf_counter() - t
         if sizing:
             say("sizing")

@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import sys
+import threading
 from collections.abc import Callable
 from datetime import date
 from enum import StrEnum
@@ -54,6 +55,27 @@ class _LazyModule:
 
 
 db: Any = _LazyModule("warehouse.db")
+
+
+def _flags_take_no_value() -> None:
+    """typer 0.29 prints a flag's Python type as if it took a value (``--help <bool>``).
+
+    A flag takes no value, so its type column is left empty (options with a value keep theirs).
+    """
+    from typer.core import TyperOption
+
+    shown = TyperOption.display_type_rich
+    if getattr(shown, "_condorcap", False):
+        return
+
+    def display_type_rich(self: TyperOption, ctx: Any) -> str | None:
+        return None if self.is_flag else shown(self, ctx)
+
+    display_type_rich._condorcap = True  # type: ignore[attr-defined]
+    TyperOption.display_type_rich = display_type_rich  # type: ignore[method-assign]
+
+
+_flags_take_no_value()
 
 app = typer.Typer(
     help="condorcap: daily CAPM/WACC-aware sizing of SPX iron-condor ladders with an ALVH hedge.",
@@ -125,6 +147,8 @@ def _quiet_prefect(verbose: bool = False) -> None:
     """
     if not verbose:
         os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+        # urllib3 logs every retry of every source; the run reports each failed source once
+        logging.getLogger("urllib3").setLevel(logging.ERROR)
     from flows.server_lifecycle import bind_server_to_cli
 
     bind_server_to_cli()  # a killed CLI leaves no temporary Prefect server behind
@@ -280,10 +304,12 @@ def run(
     explicit = as_of is not None and as_of.strip().lower() != "today"
     _quiet_prefect(verbose)
     say("starting Prefect…")
-    from flows.daily import daily_flow
+    from flows.daily import daily_flow, warm_up
 
     if not verbose:
         _hush_engine_failures()
+    # the temporary server's start-up is spent waiting: import and build what the run needs
+    threading.Thread(target=warm_up, name="condorcap-warm-up", daemon=True).start()
     try:
         result = daily_flow(
             as_of=day.isoformat() if explicit and day else None,
@@ -296,7 +322,8 @@ def run(
     except Exception as exc:  # the Prefect logs keep the traceback; say it plainly
         if verbose:
             raise
-        _fail([f"run failed: {exc}".replace("\n", "; ")], 1, label="error")
+        lines = [ln for ln in str(exc).splitlines() if ln.strip()] or [type(exc).__name__]
+        _fail([f"run failed: {lines[0]}", *lines[1:]], 1, label="error")
     if result.status == "skipped":
         console.print(result.message, markup=False)
         return
@@ -331,6 +358,13 @@ def _print_daily(result: Any, db_file: Path) -> None:
         + ", ".join(f"{k} +{v}" for k, v in result.loaded.items())
         + f"; {len(result.quarantined)} row(s) failed validation and are in `quarantine`"
     )
+    unchanged = getattr(result, "unchanged", [])
+    if unchanged:  # incremental ingest: logged in raw_fetch, not parsed or loaded again
+        console.print(
+            f"unchanged since the last load (not re-parsed): {len(unchanged)} series "
+            f"({', '.join(unchanged)})",
+            markup=False,
+        )
     if len(result.quarantined):
         q = result.quarantined.groupby(["series_id", "check_name"]).size().reset_index(name="rows")
         console.print(frame_table(q, "quarantined rows (see the quarantine table)"))
@@ -533,9 +567,12 @@ def sql(
     if fmt is Fmt.csv:
         df.to_csv(sys.stdout, index=False)
     elif fmt is Fmt.json:
-        sys.stdout.write(
-            json.dumps(json.loads(df.to_json(orient="records", date_format="iso")), indent=1)
-        )
+        records = json.loads(df.to_json(orient="records", date_format="iso"))
+        for rec in records:  # a JSON column is a nested object, not an escaped string
+            for col in res.json_columns:
+                if isinstance(rec.get(col), str):
+                    rec[col] = json.loads(rec[col])
+        sys.stdout.write(json.dumps(records, indent=1))
         sys.stdout.write("\n")
     else:
         console.print(frame_table(df))

@@ -8,6 +8,7 @@ the warehouse only for as long as they read or write it.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,9 +30,10 @@ from schemas.config import (
 from schemas.sources import SchemaLevelError, validate
 from tasks import ingest as sources
 from tasks.history import LadderHistory, model_ladder, vix_future_series
+from tasks.history.incremental import find_splice, splice_history
 from tasks.market import calendar
 from tasks.market.chain import ChainFormatError, chain_as_of, read_chain
-from tasks.market.frame import context_at, market_frame
+from tasks.market.frame import MARKET_SERIES, context_at, market_frame
 from tasks.market.surface import VolTerm, vix_term_curves
 from tasks.risk import (
     IrrResult,
@@ -59,6 +61,20 @@ class IngestedSource:
     rows_accepted: int
     rows_quarantined: int
     vintaged: bool = False
+    fingerprint: str | None = None
+    #: the payload equals the last one loaded: not parsed, validated or loaded (only logged)
+    unchanged: bool = False
+
+
+def unchanged_source(fetch: sources.FetchResult, fingerprint: str) -> IngestedSource:
+    """A payload equal to the last one loaded: nothing to parse or load, only its log row."""
+    empty = pd.DataFrame()
+    return IngestedSource(fetch, empty, empty, 0, 0, 0, fingerprint=fingerprint, unchanged=True)
+
+
+def last_fingerprints(work_path: str) -> dict[sources.FetchKey, str]:
+    """Each fetch key's last logged fingerprint (empty for a new warehouse)."""
+    return Warehouse(work_path).last_fingerprints()
 
 
 # --------------------------------------------------------------------------- ingest
@@ -83,13 +99,23 @@ def fred_api_key() -> str | None:
 
 
 @task(name="fetch-live", cache_policy=NO_CACHE)
-def fetch_live(series_id: str, urls: SourceUrls) -> sources.FetchResult:
-    """Fetch one series from its default live source (retries happen in the HTTP session)."""
+def fetch_live(series_id: str, urls: SourceUrls) -> sources.FetchResult | sources.SourceError:
+    """Fetch one series from its default live source (retries happen in the HTTP session).
+
+    A source that cannot be fetched is returned as its :class:`~tasks.ingest.SourceError`
+    (logged as one line), so the flow can report every failed source at once, one line
+    each, instead of 16 tracebacks (see :func:`flows.daily.ingest`).
+    """
     sources.install_log_redaction()  # Prefect's handlers exist by now: filter them too
     session = sources.shared_session(urls)  # one session (one connection pool) per run's settings
-    return sources.fetch_live(
-        series_id, session, urls, api_key=fred_api_key(), vintages=urls.fred_vintages
-    )
+    try:
+        return sources.fetch_live(
+            series_id, session, urls, api_key=fred_api_key(), vintages=urls.fred_vintages
+        )
+    except sources.SourceFetchError as exc:
+        # INFO: the flow fails with every failed source listed (one line each, a hint)
+        get_run_logger().info("fetch failed: %s", exc)
+        return exc
 
 
 def run_session_day(as_of: pd.Timestamp | None) -> pd.Timestamp:
@@ -179,11 +205,15 @@ def load_facts(work_path: str, ingested: list[IngestedSource], run_id: str) -> d
                 "rows_accepted": i.rows_accepted,
                 "rows_quarantined": i.rows_quarantined,
                 "fetched_at": i.fetch.fetched_at.replace(tzinfo=None),
+                "fingerprint": i.fingerprint,
+                "unchanged": i.unchanged,
             }
             for i in ingested
         ]
     )
-    batches = [FactBatch(i.observations, i.quarantine, i.vintaged) for i in ingested]
+    batches = [
+        FactBatch(i.observations, i.quarantine, i.vintaged) for i in ingested if not i.unchanged
+    ]
     return Warehouse(work_path).load_facts(batches, log, run_id, revision_session, now)
 
 
@@ -255,23 +285,79 @@ def hedge_asset(tenor_days: int) -> str:
     return f"vix_future_{tenor_days}d"
 
 
+#: trailing windows (sessions) an incremental history is tried over before a full recompute:
+#: the longest-dated slot's chain meets the full run's within about three years
+HISTORY_WINDOWS: tuple[int, ...] = (1040, 2080)
+
+
+def params_fingerprint(params: Params) -> str:
+    """SHA-256 of the run's method parameters (a stored history is reused only under equal ones)."""
+    return hashlib.sha256(params.model_dump_json().encode()).hexdigest()
+
+
+def modelled_history(
+    work_path: str, market: pd.DataFrame, params: Params, last: pd.Timestamp
+) -> tuple[LadderHistory, str]:
+    """The SPEC §8 history through ``last``: the stored one extended, else computed in full.
+
+    Returns the history and how it was obtained (``'full'`` or ``'extended'``). The stored
+    history is reused when it was computed with the same parameters, on or before
+    ``last``, and a short trailing run meets it (:mod:`tasks.history.incremental`); the
+    result equals a full recompute (``tests/flows/test_incremental_history.py``).
+    """
+    wh = Warehouse(work_path)
+    stored = wh.stored_history()
+    if (
+        stored is None
+        or stored.params_fingerprint != params_fingerprint(params)
+        or stored.computed_as_of > last
+    ):
+        return model_ladder(market, params), "full"
+    changed = wh.first_new_date(MARKET_SERIES, stored.computed_as_of, last)
+    valid_until = stored.computed_as_of + pd.Timedelta(days=1)
+    if changed is not None:
+        valid_until = min(valid_until, changed)
+    old = LadderHistory(stored.condor_events, stored.hedge_events, stored.daily)
+    hedge_opens = stored.hedge_events["open_date"]
+    for window in HISTORY_WINDOWS:
+        if len(market) <= window:
+            break
+        starts = hedge_opens[hedge_opens <= market.index[-window]]
+        if starts.empty:
+            break
+        # start on a stored hedge entry: the hedge rolls on a fixed schedule and would
+        # never meet the full run's chain from another session
+        recent = model_ladder(market, params, start=starts.max())
+        cut = find_splice(old, recent, valid_until, params.history.return_base_sessions)
+        if cut is not None:
+            return splice_history(old, recent, cut), "extended"
+    return model_ladder(market, params), "full"
+
+
 @task(name="analytics", cache_policy=NO_CACHE)
 def analytics(
     work_path: str,
     as_of: list[pd.Timestamp],
     params: Params,
     hedge_tenors: set[int] | None = None,
+    incremental: bool = False,
 ) -> Analytics:
     """Market frame → modelled ladder → returns → rolling betas and VIX term curves.
 
     Everything is computed from observations knowable by the last ``as_of`` and each
     row uses only data dated on or before its own ``as_of`` (the regressions and the
-    ladder are causal), so one pass serves every session of a backfill.
+    ladder are causal), so one pass serves every session of a backfill. With
+    ``incremental`` the stored modelled history is extended rather than recomputed
+    (:func:`modelled_history`); betas and the VIX curve are computed for ``as_of`` only.
     """
     last = max(as_of)
     obs = Warehouse(work_path).observations(as_of=last)
     market = market_frame(obs).loc[:last]
-    history = model_ladder(market, params)
+    if incremental:
+        history, how = modelled_history(work_path, market, params, last)
+        get_run_logger().info("modelled history: %s", how)
+    else:
+        history = model_ladder(market, params)
     tenors = set(hedge_tenors or ()) | hedge_tenors_of([params])
     levels = pd.DataFrame(
         {"spx": market["spx"], "vix": market["vix"], "vix3m": market["vix3m"]}, index=market.index
@@ -295,7 +381,9 @@ def analytics(
     return Analytics(market=market, history=history, betas=betas, vix_term=curve, returns=returns)
 
 
-def history_tables(history: LadderHistory, computed_as_of: pd.Timestamp) -> dict[str, pd.DataFrame]:
+def history_tables(
+    history: LadderHistory, computed_as_of: pd.Timestamp, params: Params | None = None
+) -> dict[str, pd.DataFrame]:
     """The modelled ladder as warehouse rows (replaced whole on every run)."""
     day = pd.Timestamp(computed_as_of)
     cols = {
@@ -312,23 +400,34 @@ def history_tables(history: LadderHistory, computed_as_of: pd.Timestamp) -> dict
             "as_of", "pnl", "capital_at_risk", "strategy_return", "open_condors", "open_hedges",
         ],
     }  # fmt: skip
+    stamp = {"computed_as_of": day}
     frames = {
         "ladder_events": history.condor_events,
         "hedge_events": history.hedge_events,
         "ladder_daily": history.daily,
     }
-    return {name: frames[name][c].assign(computed_as_of=day) for name, c in cols.items()}
+    out = {name: frames[name][c].assign(**stamp) for name, c in cols.items()}
+    if params is not None:  # lets the next run extend this history (see modelled_history)
+        out["ladder_daily"] = out["ladder_daily"].assign(
+            params_fingerprint=params_fingerprint(params)
+        )
+    return out
 
 
 @task(name="write-history", cache_policy=NO_CACHE)
-def write_history(work_path: str, history: LadderHistory, computed_as_of: pd.Timestamp) -> int:
+def write_history(
+    work_path: str,
+    history: LadderHistory,
+    computed_as_of: pd.Timestamp,
+    params: Params | None = None,
+) -> int:
     """Replace the modelled ladder tables in one transaction.
 
     The tables hold the history as of the newest ``as_of`` run so far: rerunning an
     older day leaves them alone (its own history is a prefix it would truncate them to).
     """
     return Warehouse(work_path).write_history(
-        history_tables(history, computed_as_of), computed_as_of
+        history_tables(history, computed_as_of, params), computed_as_of
     )
 
 

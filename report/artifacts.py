@@ -29,7 +29,7 @@ import pandas as pd
 
 from report.charts import CHARTS, chart_uris
 from report.data import ReportData, load_report_data
-from report.formatting import fmt_date, fmt_num, fmt_pct, fmt_usd
+from report.formatting import fmt_beta, fmt_date, fmt_num, fmt_pct, fmt_usd
 from report.tables import (
     account_summary,
     book_display,
@@ -125,6 +125,12 @@ def _warnings_markdown(data: ReportData) -> list[str]:
     if data.stale_signals:
         names = ", ".join(data.stale["signal"])
         warnings.append(f"⚠ **{data.stale_signals} stale signal(s)** fire no rule: {names}")
+    warnings += [f"⚠ **stale series** {_md_escape(t)}" for t in data.stale_series_text()]
+    warnings += [
+        f"⚠ **β of {r.asset} on SPX** {fmt_beta(r.beta, r.r2)}"
+        for r in data.betas.itertuples(index=False)
+        if "not meaningful" in fmt_beta(r.beta, r.r2)
+    ]
     return [*(f"- {w}" for w in warnings), ""] if warnings else ["No data-quality warnings.", ""]
 
 

@@ -109,6 +109,25 @@ class ReportData:
             return self.signals
         return self.signals[self.signals["state"] == SignalState.STALE]
 
+    @property
+    def stale_series(self) -> pd.DataFrame:
+        """Every series older than its SPEC §2 maximum age at ``as_of`` (read or not by a signal)."""
+        from tasks.signals.staleness import stale_series
+
+        return stale_series(self.freshness, self.as_of, self.params.signals)
+
+    def stale_series_text(self) -> list[str]:
+        """One phrase per stale series: ``vix6m: newest 2026-04-24, 60 sessions old (max 5)``."""
+        return [
+            f"{r.series_id}: newest {r.latest_date.date()}, {r.age} {r.unit} old (max {r.max_age})"
+            for r in self.stale_series.itertuples(index=False)
+        ]
+
+    def r2_of(self, asset: str) -> float:
+        """The stored ``betas.r2`` of ``asset`` for the day (NaN when absent)."""
+        row = self.betas[self.betas["asset"] == asset]
+        return float(row["r2"].iloc[0]) if len(row) and "r2" in row else float("nan")
+
     def beta_of(self, asset: str) -> float:
         """The stored ``betas.beta`` of ``asset`` for the day (NaN when absent)."""
         row = self.betas[self.betas["asset"] == asset]

@@ -64,3 +64,17 @@ def fmt_params(params: object) -> str:
     except (TypeError, ValueError):
         return str(params)
     return text[1:-1].replace('"', "")
+
+
+#: below this R² a regression beta explains almost none of the variance: it is shown, but
+#: marked as carrying no statistical meaning (the ``betas.r2`` column comment says the same)
+MEANINGFUL_R2 = 0.1
+
+
+def fmt_beta(beta: object, r2: object, nd: int = 2) -> str:
+    """``β −0.44`` → ``−0.44 (R² 0.003: not meaningful)`` when R² < :data:`MEANINGFUL_R2`."""
+    text = fmt_num(beta, nd).replace("-", "−")
+    x = to_float(r2)
+    if text != MISSING and not is_missing(r2) and np.isfinite(x) and x < MEANINGFUL_R2:
+        text += f" (R² {x:.3f}: not meaningful)"
+    return text

@@ -21,7 +21,15 @@ import pandas as pd
 
 from report.charts import CHARTS, chart_uris
 from report.data import ReportData, load_report_data
-from report.formatting import fmt_date, fmt_num, fmt_params, fmt_pct, fmt_usd, to_float
+from report.formatting import (
+    fmt_beta,
+    fmt_date,
+    fmt_num,
+    fmt_params,
+    fmt_pct,
+    fmt_usd,
+    to_float,
+)
 from report.tables import (
     account_summary,
     book_display,
@@ -164,7 +172,14 @@ def _signals(data: ReportData) -> list[dict[str, str]]:
 
 def _betas_table(data: ReportData) -> Table:
     rows = [
-        [r.asset, r.window_days, fmt_num(r.beta, 3), fmt_num(r.alpha, 5), fmt_num(r.r2, 3), r.n_obs]
+        [
+            r.asset,
+            r.window_days,
+            fmt_beta(r.beta, r.r2, 3),
+            fmt_num(r.alpha, 5),
+            fmt_num(r.r2, 3),
+            r.n_obs,
+        ]
         for r in data.betas.itertuples(index=False)
     ]
     headers = ["asset", "window", "β", "α (daily)", "R²", "n obs"]
@@ -191,17 +206,22 @@ def _quality(data: ReportData) -> dict[str, Any]:
         if len(stale)
         else "No stale signals."
     )
+    stale_age = {
+        r.series_id: f"⚠ stale: {r.age} {r.unit} old (max {r.max_age})"
+        for r in data.stale_series.itertuples(index=False)
+    }
     fresh_rows = [
-        [r.series_id, fmt_date(r.latest_date), fmt_date(r.available_at)]
+        [r.series_id, fmt_date(r.latest_date), fmt_date(r.available_at),
+         stale_age.get(r.series_id, "fresh")]
         for r in data.freshness.itertuples(index=False)
-    ]
+    ]  # fmt: skip
     return {
         "total": data.quarantine_total,
         "quarantine": Table(["series", "check", "rows", "new this run"], qrows, {2, 3},
                             id="quarantine") if qrows else None,
         "stale_text": stale_text,
         "stale_count": data.stale_signals,
-        "freshness": Table(["series", "newest observation", "knowable from"], fresh_rows,
+        "freshness": Table(["series", "newest observation", "knowable from", "age"], fresh_rows,
                            id="freshness"),
     }  # fmt: skip
 
@@ -215,6 +235,7 @@ def _header(data: ReportData) -> dict[str, Any]:
         warnings.append(f"⚠ {data.quarantine_total} quarantined row(s)")
     if data.stale_signals:
         warnings.append(f"⚠ {data.stale_signals} stale signal(s)")
+    warnings += [f"⚠ stale series {t}" for t in data.stale_series_text()]
     return {
         "run": {
             "run_id": str(run.get("run_id", "")),

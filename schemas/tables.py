@@ -116,7 +116,7 @@ class SizingPositions(_Table):
     kind: Series[str] = pa.Field(isin=list(POSITION_KINDS))
     expiry: Series[pd.Timestamp] = pa.Field(nullable=True)
     contracts: Series[pd.Int64Dtype] = pa.Field(nullable=True, ge=0)
-    n_cap: Series[pd.Int64Dtype] = pa.Field(nullable=True, ge=-1)  # -1: a hedge has no cap
+    n_cap: Series[pd.Int64Dtype] = pa.Field(nullable=True, ge=0)  # NULL: a hedge has no cap
     pricing_source: Series[str] = pa.Field(nullable=True, isin=list(PRICING_SOURCES))
 
 

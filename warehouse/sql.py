@@ -50,6 +50,8 @@ class QueryResult:
 
     frame: pd.DataFrame
     truncated: bool
+    #: columns of DuckDB type JSON (their cells arrive as text; ``--format json`` nests them)
+    json_columns: tuple[str, ...] = ()
 
 
 def check_statement(sql: str) -> None:
@@ -112,6 +114,7 @@ def run_query(
     timer.start()
     try:
         cursor = con.execute(sql)
+        json_cols = tuple(d[0] for d in cursor.description or () if str(d[1]) == "JSON")
         if row_limit is None:
             frame, truncated = cursor.df(), False
         else:
@@ -127,7 +130,7 @@ def run_query(
     finally:
         timer.cancel()
         con.close()
-    return QueryResult(frame, truncated)
+    return QueryResult(frame, truncated, json_cols)
 
 
 def _fetch_limited(cursor: duckdb.DuckDBPyConnection, row_limit: int) -> pd.DataFrame:

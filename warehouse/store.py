@@ -152,6 +152,57 @@ class Warehouse:
             raise ValueError(f"the warehouse holds no {series_id.upper()} closes")
         return calendar.session_on_or_after(day)
 
+    def last_fingerprints(self) -> dict[tuple[str, str, str], str]:
+        """The fingerprint last logged per fetch ``(source, series_id, url)`` (incremental ingest).
+
+        A series with rows quarantined as ``future_date`` is left out: those rows may have
+        become knowable since, so its payload must be validated again even if unchanged.
+        """
+        if not self.path.exists():
+            return {}
+        rows = self.query(
+            """
+            SELECT source, series_id, url, arg_max(fingerprint, run_id)
+            FROM raw_fetch
+            WHERE series_id IS NOT NULL AND series_id NOT IN (
+                SELECT series_id FROM quarantine WHERE check_name = 'future_date')
+            GROUP BY source, series_id, url
+            """
+        )
+        return {
+            (r[0], r[1], r[2]): r[3] for r in rows.itertuples(index=False) if isinstance(r[3], str)
+        }
+
+    def stored_history(self) -> StoredHistory | None:
+        """The modelled ladder tables as stored by the newest run (None when empty or pre-013)."""
+        with self.read() as con:
+            head = con.execute(
+                "SELECT max(computed_as_of), any_value(params_fingerprint) FROM ladder_daily"
+            ).fetchall()[0]
+            if head[0] is None or head[1] is None:
+                return None
+            frames = {t: _dates_ns(con.execute(f"SELECT * FROM {t}").df()) for t in HISTORY_TABLES}
+        return StoredHistory(
+            frames["ladder_events"], frames["hedge_events"],
+            frames["ladder_daily"].sort_values("as_of").reset_index(drop=True),
+            pd.Timestamp(head[0]), str(head[1]),
+        )  # fmt: skip
+
+    def first_new_date(
+        self, series: Sequence[str], after: pd.Timestamp, until: pd.Timestamp
+    ) -> pd.Timestamp | None:
+        """The earliest observation date of ``series`` that became knowable in ``(after, until]``.
+
+        Everything dated before it was knowable, with the same values, at ``after``'s close.
+        """
+        marks = ", ".join("?" for _ in series)
+        day = self._scalar(
+            f"SELECT min(date) FROM observations WHERE series_id IN ({marks}) "
+            "AND available_at > ? AND available_at <= ?",
+            [*series, pd.Timestamp(after).date(), pd.Timestamp(until).date()],
+        )
+        return None if day is None else pd.Timestamp(day)
+
     def _scalar(self, sql: str, params: Sequence[object]) -> object:
         with self.read() as con:
             return con.execute(sql, list(params)).fetchall()[0][0]
@@ -267,6 +318,25 @@ class Warehouse:
         if wal.exists():  # a checkpointed, closed database has no WAL left to carry
             wal.unlink()
         _fsync_file(self.path)
+
+
+@dataclass(frozen=True)
+class StoredHistory:
+    """The stored modelled ladder: its three tables, the run day and the parameters' fingerprint."""
+
+    condor_events: pd.DataFrame
+    hedge_events: pd.DataFrame
+    daily: pd.DataFrame
+    computed_as_of: pd.Timestamp
+    params_fingerprint: str
+
+
+def _dates_ns(df: pd.DataFrame) -> pd.DataFrame:
+    """DuckDB returns DATE columns as datetime64[us]; the method's frames are [ns]."""
+    for col in df.columns:
+        if pd.api.types.is_datetime64_any_dtype(df[col]):
+            df[col] = df[col].astype("datetime64[ns]")
+    return df
 
 
 def check_run_status(status: str) -> None:

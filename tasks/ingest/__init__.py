@@ -13,6 +13,7 @@ Modules
 ``availability``  ``available_at`` by the SPEC §1.2 rule of each series
 ``snapshot``      the bundled snapshot: manifest, files, newest-wins combination
 ``completeness``  refusing a source: too many rejected rows, stale against its peers
+``incremental`` fingerprints: an unchanged payload is not parsed or loaded again
 ``redaction``     the API key out of every message, exception and log record
 ``errors``        :class:`SourceError` and its kinds (messages redacted on construction)
 ``result``        :class:`FetchResult`
@@ -46,6 +47,7 @@ from tasks.ingest.http import (
     make_session,
     shared_session,
 )
+from tasks.ingest.incremental import FetchKey, fetch_key, fingerprint, split_unchanged
 from tasks.ingest.parsers import (
     PARSERS,
     ROW_COLUMNS,
@@ -75,6 +77,7 @@ __all__ = [
     "PARSERS",
     "PREFECT_LOGGERS",
     "ROW_COLUMNS",
+    "FetchKey",
     "FetchResult",
     "RedactSecrets",
     "SourceError",
@@ -88,7 +91,9 @@ __all__ = [
     "fetch_cboe",
     "fetch_fred_api",
     "fetch_fred_graph",
+    "fetch_key",
     "fetch_live",
+    "fingerprint",
     "fred_api_key_from_env",
     "install_log_redaction",
     "make_session",
@@ -105,6 +110,7 @@ __all__ = [
     "redact",
     "register_secret",
     "shared_session",
+    "split_unchanged",
     "stale_sources",
     "too_many_rejected",
 ]

@@ -38,7 +38,6 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
-from scipy.optimize import brentq
 
 from tasks.conventions import DAYS_PER_YEAR, MULTIPLIER
 from tasks.market.calendar import CALENDAR_START, sessions
@@ -157,6 +156,8 @@ def xirr(dates: ArrayLike, flows: ArrayLike) -> float:
 
     def f(r: float) -> float:
         return float(_npv_scaled(r, t, flows)[0])
+
+    from scipy.optimize import brentq  # here: importing scipy.optimize costs a run ~0.5 s
 
     return float(brentq(f, lo, hi, xtol=1e-14, rtol=4 * EPS, maxiter=500))
 

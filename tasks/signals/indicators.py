@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy.signal import lfilter
 
 
 def _wilder_smooth(x: np.ndarray, n: int) -> np.ndarray:
@@ -14,14 +13,13 @@ def _wilder_smooth(x: np.ndarray, n: int) -> np.ndarray:
     ``avg_t = (avg_{t-1}·(n-1) + x_t) / n``. Returns ``len(x) - n + 1`` values, the first
     aligned with ``x[n-1]``.
 
-    The recursion is the first-order IIR filter ``y_t = a·y_{t-1} + b·x_t`` with
-    ``a = (n-1)/n``, ``b = 1/n``; ``lfilter`` runs it in C, seeded through its initial
-    state ``zi = a·seed`` (so its first output is ``a·seed + b·x_n``).
+    The recursion is an exponential average with ``alpha = 1/n`` started at the seed:
+    pandas' ``ewm(adjust=False)`` runs it in C (bit-identical to ``scipy.signal.lfilter``
+    with ``zi = a·seed``, without the second of import time scipy.signal costs a run).
     """
     seed = x[:n].mean()
-    a = (n - 1) / n
-    rest, _ = lfilter([1.0 / n], [1.0, -a], x[n:], zi=[a * seed])
-    return np.concatenate(([seed], rest))
+    path = pd.Series(np.concatenate(([seed], x[n:])))
+    return path.ewm(alpha=1.0 / n, adjust=False).mean().to_numpy()
 
 
 def wilder_rsi(close: pd.Series, n: int) -> pd.Series:

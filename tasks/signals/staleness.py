@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from schemas.config import SignalParams
+from schemas.series import spec
 from tasks.market.calendar import CALENDAR_START, nyse, sessions
 
 NS = "datetime64[ns]"
@@ -59,3 +60,49 @@ def monthly_stale(picked: pd.DataFrame, as_of: np.ndarray, p: SignalParams) -> n
 def quarterly_stale(picked: pd.DataFrame, as_of: np.ndarray, p: SignalParams) -> np.ndarray:
     age = age_days_after_period(picked["input_date"].to_numpy(), as_of, pd.offsets.QuarterEnd(0))
     return age > p.max_age.quarterly_days
+
+
+_AGE_UNITS = {"daily_sessions": "sessions", "monthly_days": "days", "quarterly_days": "days"}
+
+
+def stale_series(freshness: pd.DataFrame, as_of: object, p: SignalParams) -> pd.DataFrame:
+    """Every series whose newest value knowable at ``as_of`` is older than its maximum age.
+
+    The same rule as a signal's input (SPEC §2 maximum ages, measured as above), applied
+    to each series on its own — so a stale series is reported even when no signal reads it
+    (VIX6M feeds only the VIX futures curve).
+
+    Parameters
+    ----------
+    freshness : ``series_id, latest_date`` (the newest non-missing observation knowable
+        at ``as_of``, e.g. :func:`warehouse.reads.series_freshness`).
+    as_of : the session reported.
+    p : the signal parameters (their ``max_age``).
+
+    Returns
+    -------
+    pd.DataFrame
+        ``series_id, latest_date, age, max_age, unit`` of the stale series only.
+    """
+    cols = ["series_id", "latest_date", "age", "max_age", "unit"]
+    day = np.asarray([pd.Timestamp(as_of).normalize()], dtype=NS)
+    ages: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+        "daily_sessions": lambda d: age_sessions(d, day),
+        "monthly_days": lambda d: age_days_after_period(d, day, pd.offsets.MonthEnd(0)),
+        "quarterly_days": lambda d: age_days_after_period(d, day, pd.offsets.QuarterEnd(0)),
+    }
+    rows = []
+    for r in freshness.itertuples(index=False):
+        try:
+            rule = spec(str(r.series_id)).max_age
+        except ValueError:  # a series the registry does not know has no maximum age
+            continue
+        if rule is None or pd.isna(r.latest_date):
+            continue
+        age = float(ages[rule](np.asarray([pd.Timestamp(r.latest_date)], dtype=NS))[0])
+        limit = getattr(p.max_age, rule)
+        if age > limit:
+            rows.append(
+                [r.series_id, pd.Timestamp(r.latest_date), int(age), limit, _AGE_UNITS[rule]]
+            )
+    return pd.DataFrame(rows, columns=cols)

@@ -133,7 +133,7 @@ def _hedge_row(hedge: HedgeSpec, units: int) -> dict[str, object]:
         "expiry": pd.Timestamp(hedge.legs["expiry"].max()),
         "dte": hedge.tenor_days,
         "contracts": int(units),
-        "n_cap": -1,
+        "n_cap": None,  # not applicable: a hedge has no per-tranche cap
         "risk_weight": nan,
         "credit": nan,
         "max_profit": nan,

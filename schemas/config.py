@@ -141,6 +141,12 @@ class PricingParams(_Strict):
     vix_strike_step: float = Field(1.0, gt=0)
     chain_match_days: int = Field(7, ge=0)
     vix_term_expiries: int = Field(8, ge=1, le=24)
+    # the skew slopes move with the VIX level (SPEC §12 calibration, docs/method-notes.md
+    # "Model calibration"): slope = base + per_vix·(VIX − skew_vix_ref)/100, fitted on the
+    # CNDR months expiring 1990–2012 only
+    skew_vix_ref: float = Field(20.0, gt=0)
+    put_slope_per_vix: float = Field(0.15, ge=-1, le=1)
+    call_slope_per_vix: float = Field(0.10, ge=-1, le=1)
 
 
 # --------------------------------------------------------------------------- structures

@@ -23,7 +23,7 @@ from tasks.conventions import (
 )
 from tasks.market.chain import Chain, chain_atm_iv, prefer_root
 from tasks.market.pricing import bsm, strike_for_delta
-from tasks.market.surface import VolTerm, atm_vol, skew_vol
+from tasks.market.surface import VolTerm, atm_vol, skew_vol, surface_slopes
 from tasks.structures.legs import LEG_COLUMNS, FloatArray
 
 
@@ -71,7 +71,8 @@ def model_condor_arrays(
     q = np.asarray(q, dtype=float)
     sig_atm = atm_vol(T, term, pricing.atm_ratio)
     fwd = S * np.exp((r - q) * T)
-    skew = (pricing.put_slope, pricing.call_slope, pricing.vol_floor)
+    # the calibrated slopes at each date's VIX (docs/method-notes.md, model calibration)
+    skew = (*surface_slopes(term.vix, pricing), pricing.vol_floor)
     k_sp = strike_for_delta(
         -np.asarray(short_put_delta, dtype=float),
         S,

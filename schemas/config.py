@@ -147,6 +147,11 @@ class PricingParams(_Strict):
     skew_vix_ref: float = Field(20.0, gt=0)
     put_slope_per_vix: float = Field(0.15, ge=-1, le=1)
     call_slope_per_vix: float = Field(0.10, ge=-1, le=1)
+    # a stale VIX6M (SPEC §3.1 uses it only when fresh) is replaced by VIX3M times the last
+    # VIX6M/VIX3M ratio seen, decayed toward its long-run level (docs/method-notes.md §3):
+    # the 2008–2015 mean ratio, and a half-life in sessions
+    vix6m_ratio_long_run: float = Field(1.085, gt=0.5, lt=2)
+    vix6m_ratio_half_life: float = Field(63.0, gt=0)
 
 
 # --------------------------------------------------------------------------- structures

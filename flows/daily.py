@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pandas as pd
@@ -17,6 +18,7 @@ from flows import DEFAULT_CONFIG, SNAPSHOT_DIR, steps
 from flows.as_of import resolve_session
 from flows.book import BookRun, run_books
 from schemas.config import Params, PortfolioFile, SourceUrls, load_portfolios
+from schemas.series import OPTIONAL_SERIES
 from tasks import ingest as sources
 from tasks.market import calendar
 from tasks.sizing import SizingResult
@@ -74,12 +76,44 @@ def ingest(
         fetches = [f.result() for f in futures]
         # the FOMC calendar ships with the project: refreshed by updating the snapshot
         fetches += [f for f in steps.read_snapshot(snap) if f.series_id == "fomc"]
+        fetches += optional_fetches(urls)
     else:
         raise ValueError(f"source must be 'snapshot' or 'live', not {source!r}")
     futures = [
         steps.ingest_source.submit(f, params.release_lags, limits=params.ingest) for f in fetches
     ]
-    return [f.result() for f in futures]
+    return [r for f, fut in zip(fetches, futures, strict=True) if (r := _kept(f, fut))]
+
+
+def _kept(fetch: sources.FetchResult, fut: Any) -> steps.IngestedSource | None:
+    """A source's validated rows; an optional source that cannot be validated is dropped."""
+    if fetch.series_id not in OPTIONAL_SERIES:
+        return fut.result()
+    try:
+        return fut.result()
+    except Exception as exc:  # an optional source never fails the run
+        get_run_logger().warning(
+            "optional source %s dropped: %s", fetch.series_id, str(exc).splitlines()[0]
+        )
+        return None
+
+
+def optional_fetches(urls: SourceUrls) -> list[sources.FetchResult]:
+    """The optional live sources (``schemas.series.OPTIONAL_SERIES``: CNDR) that answered.
+
+    Optional means its failure never fails the run: a source that cannot be fetched is
+    logged as a warning and left out (the model-health line then uses what the warehouse
+    already holds, or is absent).
+    """
+    logger = get_run_logger()
+    futures = {sid: steps.fetch_live.submit(sid, urls) for sid in OPTIONAL_SERIES}
+    got = []
+    for sid, fut in futures.items():
+        try:
+            got.append(fut.result())
+        except Exception as exc:  # any failure of an optional source is only a warning
+            logger.warning("optional source %s not fetched: %s", sid, str(exc).splitlines()[0])
+    return got
 
 
 def sizing_tables(results: list[SizingResult]) -> dict[str, pd.DataFrame]:

@@ -295,6 +295,11 @@ class ValidationParams(_Strict):
     put_slope_per_skew: float = 0.0  # change in put_slope per 100 SKEW points above the ref
     atm_ratio_per_vix: float = 0.0  # change in atm_ratio per 100 VIX points above the ref
     atm_ratio_per_skew: float = 0.0  # change in atm_ratio per 100 SKEW points above the ref
+    # the daily model-health line (SPEC §12): trailing window and the bar it is held to
+    health_years: int = Field(3, ge=1)
+    health_min_months: int = Field(12, ge=3)  # fewer months with both series: no line
+    min_corr: float = 0.90
+    max_sharpe_gap: float = 0.15
 
 
 class BookParams(_Strict):

@@ -105,7 +105,7 @@ def _fill_long_end(frame: pd.DataFrame, obs: pd.DataFrame, long_end: tuple[float
         .set_index("date")["value"]
         for sid in ("vix3m", "vix6m")
     }
-    both = pd.concat(latest, axis=1).dropna()
+    both = pd.concat(latest, axis=1, sort=True).dropna()
     both = both[(both["vix3m"] > 0) & (both["vix6m"] > 0)]
     stale = frame["vix6m"].isna().to_numpy() & np.isfinite(frame["vix3m"].to_numpy())
     frame["vix6m_estimated"] = False

@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pandas as pd
@@ -17,6 +18,7 @@ from flows import DEFAULT_CONFIG, SNAPSHOT_DIR, steps
 from flows.as_of import resolve_session
 from flows.book import BookRun, run_books
 from schemas.config import Params, PortfolioFile, SourceUrls, load_portfolios
+from schemas.series import OPTIONAL_SERIES
 from tasks import ingest as sources
 from tasks.market import calendar
 from tasks.sizing import SizingResult
@@ -106,6 +108,7 @@ def ingest(
         fetches = [g for g in got if not isinstance(g, sources.SourceError)]
         # the FOMC calendar ships with the project: refreshed by updating the snapshot
         fetches += [f for f in steps.read_snapshot(snap) if f.series_id == "fomc"]
+        fetches += optional_fetches(urls)
     else:
         raise ValueError(f"source must be 'snapshot' or 'live', not {source!r}")
     changed, unchanged, prints = sources.split_unchanged(
@@ -114,12 +117,52 @@ def ingest(
     futures = [
         steps.ingest_source.submit(f, params.release_lags, limits=params.ingest) for f in changed
     ]
-    done = {sources.fetch_key(f): fut.result() for f, fut in zip(changed, futures, strict=True)}
+    done = {
+        sources.fetch_key(f): r
+        for f, fut in zip(changed, futures, strict=True)
+        if (r := _kept(f, fut)) is not None
+    }
     for f in unchanged:
         done[sources.fetch_key(f)] = steps.unchanged_source(f, prints[sources.fetch_key(f)])
     for key, i in done.items():
         i.fingerprint = prints[key]
-    return [done[sources.fetch_key(f)] for f in fetches]  # the fetch order, as before
+    # the fetch order, as before; a dropped optional source is left out
+    return [done[k] for f in fetches if (k := sources.fetch_key(f)) in done]
+
+
+def _kept(fetch: sources.FetchResult, fut: Any) -> steps.IngestedSource | None:
+    """A source's validated rows; an optional source that cannot be validated is dropped."""
+    if fetch.series_id not in OPTIONAL_SERIES:
+        return fut.result()
+    try:
+        return fut.result()
+    except Exception as exc:  # an optional source never fails the run
+        get_run_logger().warning(
+            "optional source %s dropped: %s", fetch.series_id, str(exc).splitlines()[0]
+        )
+        return None
+
+
+def optional_fetches(urls: SourceUrls) -> list[sources.FetchResult]:
+    """The optional live sources (``schemas.series.OPTIONAL_SERIES``: CNDR) that answered.
+
+    Optional means its failure never fails the run: a source that cannot be fetched is
+    logged as a warning and left out (the model-health line then uses what the warehouse
+    already holds, or is absent).
+    """
+    logger = get_run_logger()
+    futures = {sid: steps.fetch_live.submit(sid, urls) for sid in OPTIONAL_SERIES}
+    got = []
+    for sid, fut in futures.items():
+        try:
+            res = fut.result()
+        except Exception as exc:  # any failure of an optional source is only a warning
+            res = exc
+        if isinstance(res, Exception):  # fetch_live returns a SourceError it logged
+            logger.warning("optional source %s not fetched: %s", sid, str(res).splitlines()[0])
+        else:
+            got.append(res)
+    return got
 
 
 def sizing_tables(results: list[SizingResult]) -> dict[str, pd.DataFrame]:

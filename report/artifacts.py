@@ -30,6 +30,7 @@ import pandas as pd
 from report.charts import CHARTS, chart_uris
 from report.data import ReportData, load_report_data
 from report.formatting import fmt_beta, fmt_date, fmt_num, fmt_pct, fmt_usd
+from report.model_health import HEALTH_KEY, health_markdown, load_model_health
 from report.tables import (
     account_summary,
     book_display,
@@ -235,4 +236,12 @@ def publish_artifacts(db_path: str | Path, as_of: object) -> list[str]:
         markdown=charts_markdown(data),
         description=f"payoff, betas, signals and VIX curve for {data.as_of.date()}",
     )
+    health = load_model_health(db_path, data.as_of, data.params)
+    if health is not None:  # SPEC §12: only when the warehouse holds a CNDR history
+        create_markdown_artifact(
+            key=HEALTH_KEY,
+            markdown=health_markdown(health),
+            description=f"trailing CNDR tracking figures at {data.as_of.date()}",
+        )
+        keys.append(HEALTH_KEY)
     return [*keys, SUMMARY_KEY, CHARTS_KEY]

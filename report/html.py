@@ -30,6 +30,7 @@ from report.formatting import (
     fmt_usd,
     to_float,
 )
+from report.model_health import health_context, load_model_health
 from report.tables import (
     account_summary,
     book_display,
@@ -269,6 +270,8 @@ def render_html(data: ReportData, charts: dict[str, str] | None = None) -> str:
         "vix_term": _vix_term_table(data),
         "quality": _quality(data),
         "db_path": str(data.db_path),
+        # SPEC §12: only when the warehouse holds a CNDR history
+        "model_health": health_context(load_model_health(data.db_path, data.as_of, data.params)),
     }
     return environment().get_template("report.html.j2").render(context)
 

@@ -141,6 +141,17 @@ class PricingParams(_Strict):
     vix_strike_step: float = Field(1.0, gt=0)
     chain_match_days: int = Field(7, ge=0)
     vix_term_expiries: int = Field(8, ge=1, le=24)
+    # the skew slopes move with the VIX level (SPEC §12 calibration, docs/method-notes.md
+    # "Model calibration"): slope = base + per_vix·(VIX − skew_vix_ref)/100, fitted on the
+    # CNDR months expiring 1990–2012 only
+    skew_vix_ref: float = Field(20.0, gt=0)
+    put_slope_per_vix: float = Field(0.15, ge=-1, le=1)
+    call_slope_per_vix: float = Field(0.10, ge=-1, le=1)
+    # a stale VIX6M (SPEC §3.1 uses it only when fresh) is replaced by VIX3M times the last
+    # VIX6M/VIX3M ratio seen, decayed toward its long-run level (docs/method-notes.md §3):
+    # the 2008–2015 mean ratio, and a half-life in sessions
+    vix6m_ratio_long_run: float = Field(1.085, gt=0.5, lt=2)
+    vix6m_ratio_half_life: float = Field(63.0, gt=0)
 
 
 # --------------------------------------------------------------------------- structures
@@ -268,8 +279,9 @@ class HistoryParams(_Strict):
 class ValidationParams(_Strict):
     """SPEC §12: the CNDR replication's rules and the calibration candidates it can test.
 
-    The calibration fields default to values that leave the SPEC §3.1 surface as it is
-    (no VIX-dependent skew, no entry costs); see docs/method-notes.md for their fit.
+    The calibration fields here are *candidate* terms on top of the surface the whole
+    project uses (``PricingParams``, whose VIX-dependent slopes are the calibrated ones); they
+    default to 0 (no extra term, no entry costs); see docs/method-notes.md for their fit.
     """
 
     short_delta: float = 0.20
@@ -283,6 +295,11 @@ class ValidationParams(_Strict):
     put_slope_per_skew: float = 0.0  # change in put_slope per 100 SKEW points above the ref
     atm_ratio_per_vix: float = 0.0  # change in atm_ratio per 100 VIX points above the ref
     atm_ratio_per_skew: float = 0.0  # change in atm_ratio per 100 SKEW points above the ref
+    # the daily model-health line (SPEC §12): trailing window and the bar it is held to
+    health_years: int = Field(3, ge=1)
+    health_min_months: int = Field(12, ge=3)  # fewer months with both series: no line
+    min_corr: float = 0.90
+    max_sharpe_gap: float = 0.15
 
 
 class BookParams(_Strict):

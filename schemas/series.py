@@ -191,10 +191,22 @@ SERIES: dict[str, SeriesSpec] = {
 }  # fmt: skip
 
 
+# Optional sources outside the SPEC §1.1 table: fetched live when reachable, never required
+# (a failed fetch is a warning, not a failed run), not shipped in the snapshot. CNDR, Cboe's
+# S&P 500 Iron Condor Index (same CBOE endpoint and wire format as VIX_History.csv, header
+# ``DATE,CNDR``), feeds the daily model-health line (SPEC §12).
+OPTIONAL_SERIES: dict[str, SeriesSpec] = {
+    s.series_id: s
+    for s in (
+        _spec("cndr", "cboe", "CNDR", _D, _A.MARKET_CLOSE, "level", LEVEL_BOUNDS),
+    )
+}  # fmt: skip
+
+
 def spec(series_id: str) -> SeriesSpec:
-    """The record of ``series_id``; ValueError naming it when unknown."""
+    """The record of ``series_id`` (SPEC table or optional); ValueError naming it when unknown."""
     try:
-        return SERIES[series_id]
+        return SERIES[series_id] if series_id in SERIES else OPTIONAL_SERIES[series_id]
     except KeyError:
         raise ValueError(f"unknown series {series_id!r}") from None
 

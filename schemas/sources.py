@@ -54,6 +54,7 @@ from pandera.typing import Series
 from schemas.series import (
     FOMC_VALUES,
     LEVEL_BOUNDS,
+    OPTIONAL_SERIES,
     RATE_BOUNDS,
     SERIES,
     SPX_BOUNDS,
@@ -64,6 +65,7 @@ from schemas.series import (
     Frequency,
     SeriesSpec,
     period_end,
+    spec,
 )
 
 OBSERVATION_COLUMNS = ["series_id", "date", "value", "available_at", "source"]
@@ -322,6 +324,10 @@ def _model_of(s: SeriesSpec) -> type[ObservationRows]:
 
 
 SERIES_MODELS: dict[str, type[ObservationRows]] = {sid: _model_of(s) for sid, s in SERIES.items()}
+# the optional sources (``schemas.series.OPTIONAL_SERIES``: CNDR) validate the same way
+OPTIONAL_SERIES_MODELS: dict[str, type[ObservationRows]] = {
+    sid: _model_of(s) for sid, s in OPTIONAL_SERIES.items()
+}
 
 
 def future_rows(df: pd.DataFrame, s: SeriesSpec, as_of: pd.Timestamp) -> np.ndarray:
@@ -461,7 +467,7 @@ def validate(
     SchemaLevelError
         Unknown series, rows of another series, a missing column or a wrong dtype.
     """
-    model = SERIES_MODELS.get(series_id)
+    model = SERIES_MODELS.get(series_id) or OPTIONAL_SERIES_MODELS.get(series_id)
     if model is None:
         raise SchemaLevelError(f"no validation schema for series {series_id!r}")
     df = rows.reset_index(drop=True)
@@ -470,7 +476,7 @@ def validate(
         raise SchemaLevelError(f"{series_id} from {source}: rows of other series {others}")
 
     if as_of is not None:
-        df[FUTURE_COLUMN] = future_rows(df, SERIES[series_id], as_of)
+        df[FUTURE_COLUMN] = future_rows(df, spec(series_id), as_of)
 
     failed: dict[int, list[str]] = {}
     try:

@@ -29,7 +29,7 @@ from tasks.history.sessions import (
 )
 from tasks.market.expiries import spx_weekly_expiries
 from tasks.market.pricing import bsm
-from tasks.market.surface import atm_vol, skew_vol
+from tasks.market.surface import atm_vol, skew_vol, surface_slopes
 from tasks.risk.returns import CONDOR_EVENT_COLUMNS
 from tasks.structures.condor import model_condor_arrays
 
@@ -180,12 +180,14 @@ def _condor_paths(
     s_c = np.minimum(s, n - 1)
     T = np.maximum(expiry_day[:, None] - mk.day[s_c], 0) / DAYS_PER_YEAR
     S, r = mk.spot[s_c], mk.rate[s_c]
-    sig_atm = atm_vol(T, _term_at(mk.term, s_c), pricing.atm_ratio)
+    term_s = _term_at(mk.term, s_c)
+    sig_atm = atm_vol(T, term_s, pricing.atm_ratio)
+    put_slope, call_slope = surface_slopes(term_s.vix, pricing)
     fwd = S * np.exp((r - q) * T)
     marks = np.zeros((n, life + 1))
     for leg in range(_N_CONDOR_LEGS):  # four legs, each a whole (n, L+1) array
         K = strikes[:, leg : leg + 1]
-        iv = skew_vol(K, fwd, T, sig_atm, pricing.put_slope, pricing.call_slope, pricing.vol_floor)
+        iv = skew_vol(K, fwd, T, sig_atm, put_slope, call_slope, pricing.vol_floor)
         price = bsm(S, K, T, r, q, iv, CONDOR_IS_CALL[leg], greeks=False).price
         marks -= CONDOR_QTY[leg] * price  # cost to close = −Σ qty·price
     # the expiry session settles at intrinsic on the SPX close (last known on a gap day)

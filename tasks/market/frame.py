@@ -12,16 +12,20 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from schemas.config import ReleaseLags
+from schemas.config import PricingParams, ReleaseLags
 from tasks.market import calendar
 from tasks.market.pricing import rate_from_tbill
-from tasks.market.surface import VolTerm
+from tasks.market.surface import VolTerm, long_end_vix6m
 
 MARKET_SERIES = ("spx", "vix9d", "vix", "vix3m", "vix6m", "vvix", "tbill_3m")
 # VIX9D and VIX6M only shape the surface when fresh for the session (SPEC §3.1); the
 # rate is carried forward over its publication lag (and the odd missing print) for
 # ReleaseLags.rate_carry_sessions sessions (a week)
 _RATE_CARRY_DEFAULT = ReleaseLags().rate_carry_sessions
+_LONG_END_DEFAULT = (
+    PricingParams().vix6m_ratio_long_run,
+    PricingParams().vix6m_ratio_half_life,
+)
 
 
 class MarketDataMissing(ValueError):
@@ -48,8 +52,15 @@ def market_frame(
     obs: pd.DataFrame,
     sessions: pd.DatetimeIndex | None = None,
     rate_carry_sessions: int = _RATE_CARRY_DEFAULT,
+    long_end: tuple[float, float] = _LONG_END_DEFAULT,
 ) -> pd.DataFrame:
-    """One row per session: ``spx, vix9d, vix, vix3m, vix6m, vvix, tbill_3m, r``.
+    """One row per session: ``spx, vix9d, vix, vix3m, vix6m, vvix, tbill_3m, r, vix6m_estimated``.
+
+    A session without a fresh VIX6M close but with a VIX3M close gets an estimated VIX6M
+    (:func:`tasks.market.surface.long_end_vix6m`, flagged in ``vix6m_estimated``) from the
+    last session on or before it on which both printed; ``long_end`` is
+    ``(PricingParams.vix6m_ratio_long_run, PricingParams.vix6m_ratio_half_life)``. Before
+    the first VIX6M close ever seen the point stays NaN (SPEC §3.1: no long knot).
 
     ``obs`` is what was knowable at the close of the day being computed (the caller reads
     ``available_at <= as_of``); each date takes its latest vintage among those rows. Daily
@@ -76,7 +87,42 @@ def market_frame(
         else:
             frame[sid] = latest.reindex(sessions).to_numpy()
     frame["r"] = rate_from_tbill(frame["tbill_3m"].to_numpy())
+    _fill_long_end(frame, obs, long_end)
     return frame
+
+
+def _fill_long_end(frame: pd.DataFrame, obs: pd.DataFrame, long_end: tuple[float, float]) -> None:
+    """Put an estimated VIX6M on sessions where it is stale and VIX3M is fresh (in place).
+
+    The ratio comes from the observations, not the frame's rows, so a frame of a few roll
+    sessions still finds the last day both printed; closes are knowable at their own close,
+    so a ratio dated on or before the session is point in time.
+    """
+    latest = {
+        sid: obs[obs["series_id"] == sid]
+        .sort_values(["date", "available_at"])
+        .drop_duplicates("date", keep="last")
+        .set_index("date")["value"]
+        for sid in ("vix3m", "vix6m")
+    }
+    both = pd.concat(latest, axis=1, sort=True).dropna()
+    both = both[(both["vix3m"] > 0) & (both["vix6m"] > 0)]
+    stale = frame["vix6m"].isna().to_numpy() & np.isfinite(frame["vix3m"].to_numpy())
+    frame["vix6m_estimated"] = False
+    if both.empty or not stale.any():
+        return
+    sessions = pd.DatetimeIndex(frame.index)
+    pos = both.index.searchsorted(sessions, side="right") - 1
+    seen = pos >= 0
+    ratio = np.where(seen, (both["vix6m"] / both["vix3m"]).to_numpy()[np.maximum(pos, 0)], np.nan)
+    last_day = pd.Series(
+        np.where(seen, both.index.to_numpy()[np.maximum(pos, 0)], np.datetime64("NaT"))
+    )
+    age = _session_age(last_day, sessions)
+    est = long_end_vix6m(frame["vix3m"].to_numpy(), ratio, age, *long_end)
+    fill = stale & seen & np.isfinite(est)
+    frame.loc[fill, "vix6m"] = est[fill]
+    frame["vix6m_estimated"] = fill
 
 
 def _carried_rate(

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, fields
+from typing import Protocol
 
 import numpy as np
 import pandas as pd
@@ -145,8 +146,8 @@ def skew_vol(
     F: ArrayLike,
     T: ArrayLike,
     sigma_atm: ArrayLike,
-    put_slope: float,
-    call_slope: float,
+    put_slope: ArrayLike,
+    call_slope: ArrayLike,
     vol_floor: float,
 ) -> FloatArray:
     """Skewed implied vol at strike K (SPEC §3.1).
@@ -169,6 +170,54 @@ def skew_vol(
     return np.maximum(vol_floor, sigma_atm - slope * m)
 
 
+def vix_skew_slopes(
+    vix: ArrayLike,
+    put_slope: float,
+    call_slope: float,
+    put_slope_per_vix: float = 0.0,
+    call_slope_per_vix: float = 0.0,
+    skew_vix_ref: float = 20.0,
+) -> tuple[FloatArray, FloatArray]:
+    """Put and call skew slopes at a VIX level (the calibrated surface, docs/method-notes.md).
+
+    ``slope = base + per_vix · (VIX − skew_vix_ref)/100``, floored at 0 (a negative slope
+    would price the wings below ATM vol on that side, which no SPX chain shows).
+
+    Why the slopes rise with the VIX: the slopes are per unit of *standardised* moneyness
+    ``ln(K/F)/(σ_ATM√T)``. A smile whose slope in plain log-strike is steady (the sticky
+    part of SPX skew) has a standardised slope proportional to ``σ_ATM``, so a constant
+    standardised slope is too steep in calm markets and too flat in stressed ones. The
+    linear form is that proportionality to first order around ``skew_vix_ref``.
+    """
+    dv = (np.asarray(vix, dtype=float) - skew_vix_ref) / 100.0
+    put = np.maximum(put_slope + put_slope_per_vix * dv, 0.0)
+    call = np.maximum(call_slope + call_slope_per_vix * dv, 0.0)
+    return put, call
+
+
+class SkewParams(Protocol):
+    """The skew fields of ``schemas.config.PricingParams`` (what :func:`surface_slopes` reads)."""
+
+    put_slope: float
+    call_slope: float
+    put_slope_per_vix: float
+    call_slope_per_vix: float
+    skew_vix_ref: float
+
+
+def surface_slopes(vix: ArrayLike, pricing: SkewParams) -> tuple[FloatArray, FloatArray]:
+    """:func:`vix_skew_slopes` with the fields of ``PricingParams``: the slopes every
+    modelled SPX vol uses (sizing, book marks, history, validation)."""
+    return vix_skew_slopes(
+        vix,
+        pricing.put_slope,
+        pricing.call_slope,
+        pricing.put_slope_per_vix,
+        pricing.call_slope_per_vix,
+        pricing.skew_vix_ref,
+    )
+
+
 def model_vol(
     K: ArrayLike,
     S: ArrayLike,
@@ -177,8 +226,8 @@ def model_vol(
     q: ArrayLike,
     term: VolTerm,
     atm_ratio: float,
-    put_slope: float,
-    call_slope: float,
+    put_slope: ArrayLike,
+    call_slope: ArrayLike,
     vol_floor: float,
 ) -> FloatArray:
     """The full model vol at strike K: ATM vol from the term structure plus the skew.
@@ -190,6 +239,27 @@ def model_vol(
     F = np.asarray(S, dtype=float) * np.exp((np.asarray(r) - np.asarray(q)) * T)
     sig_atm = atm_vol(T, term, atm_ratio)
     return skew_vol(K, F, T, sig_atm, put_slope, call_slope, vol_floor)
+
+
+def long_end_vix6m(
+    vix3m: ArrayLike,
+    last_ratio: ArrayLike,
+    age_sessions: ArrayLike,
+    long_run_ratio: float,
+    half_life_sessions: float,
+) -> FloatArray:
+    """An estimated VIX6M for a session whose VIX6M is stale (docs/method-notes.md §3).
+
+    ``VIX3M · (ρ̄ + (ρ_last − ρ̄) · 2^(−age/half_life))``: the last VIX6M/VIX3M ratio seen,
+    ``age`` sessions ago, decayed toward its long-run level ρ̄. The 6-month/3-month slope is
+    persistent (a ratio a day old misses VIX6M by 0.17 points in the median, 2008–2026) but
+    mean-reverting (a quarter old it misses by 0.81; decayed with a 63-session half-life,
+    by 0.66), whereas a flat VIX3M beyond 93 days misses by 1.71 and slopes the curve the
+    wrong way whenever the indices slope up.
+    """
+    decay = np.exp2(-np.asarray(age_sessions, dtype=float) / half_life_sessions)
+    ratio = long_run_ratio + (np.asarray(last_ratio, dtype=float) - long_run_ratio) * decay
+    return np.asarray(vix3m, dtype=float) * ratio
 
 
 def vix_future(T: ArrayLike, term: VolTerm, convexity_vol: float) -> FloatArray:

@@ -18,7 +18,7 @@ from tasks import risk
 from tasks.conventions import DAYS_PER_YEAR, MULTIPLIER
 from tasks.market.frame import MarketContext
 from tasks.market.pricing import black76, bsm
-from tasks.market.surface import model_vol, vix_future
+from tasks.market.surface import model_vol, surface_slopes, vix_future
 from tasks.sizing.inputs import MarketBook
 from tasks.sizing.stress import stress_pnl
 from tasks.structures import LEG_COLUMNS, pnl_by_position
@@ -69,7 +69,7 @@ def _price_legs(raw: pd.DataFrame, ctx: MarketContext, params: Params, vov: floa
         i = is_spx
         iv[i] = model_vol(
             K[i], ctx.spot, T[i], r, q, ctx.term,
-            pr.atm_ratio, pr.put_slope, pr.call_slope, pr.vol_floor,
+            pr.atm_ratio, *surface_slopes(ctx.term.vix, pr), pr.vol_floor,
         )  # fmt: skip
         g = bsm(ctx.spot, K[i], T[i], r, q, iv[i], is_call[i])
         assert g.delta is not None

@@ -23,7 +23,7 @@ from tasks.conventions import (
 )
 from tasks.market.chain import Chain, chain_atm_iv, prefer_root
 from tasks.market.pricing import bsm, strike_for_delta
-from tasks.market.surface import VolTerm, atm_vol, skew_vol
+from tasks.market.surface import VolTerm, atm_vol, skew_vol, surface_slopes
 from tasks.structures.legs import LEG_COLUMNS, FloatArray
 
 
@@ -71,7 +71,10 @@ def model_condor_arrays(
     q = np.asarray(q, dtype=float)
     sig_atm = atm_vol(T, term, pricing.atm_ratio)
     fwd = S * np.exp((r - q) * T)
-    skew = (pricing.put_slope, pricing.call_slope, pricing.vol_floor)
+    # the calibrated slopes at each date's VIX (docs/method-notes.md, model calibration),
+    # shaped like the ATM vol so they index per date as it does
+    put_s, call_s = (np.broadcast_to(x, sig_atm.shape) for x in surface_slopes(term.vix, pricing))
+    skew = (put_s, call_s, pricing.vol_floor)
     k_sp = strike_for_delta(
         -np.asarray(short_put_delta, dtype=float),
         S,
@@ -95,7 +98,7 @@ def model_condor_arrays(
     k_sp, k_sc = np.broadcast_arrays(k_sp, k_sc)
     strikes = np.stack([k_sp, k_sp - wing_width, k_sc, k_sc + wing_width], axis=-1)
     ex = (..., None)  # broadcast per-date inputs over the leg axis
-    iv = skew_vol(strikes, fwd[ex], T[ex], sig_atm[ex], *skew)
+    iv = skew_vol(strikes, fwd[ex], T[ex], sig_atm[ex], put_s[ex], call_s[ex], pricing.vol_floor)
     g = bsm(S[ex], strikes, T[ex], r[ex], q[ex], iv, CONDOR_IS_CALL)
     assert g.delta is not None and g.gamma is not None
     assert g.vega is not None and g.theta is not None

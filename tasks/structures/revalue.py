@@ -10,7 +10,7 @@ from numpy.typing import ArrayLike
 from schemas.config import PricingParams
 from tasks.conventions import DAYS_PER_YEAR, MULTIPLIER
 from tasks.market.pricing import black76, bsm
-from tasks.market.surface import VolTerm, model_vol, vix_future
+from tasks.market.surface import VolTerm, model_vol, surface_slopes, vix_future
 from tasks.structures.legs import FloatArray
 
 
@@ -72,8 +72,7 @@ def leg_values(
             q,
             term_c,
             pricing.atm_ratio,
-            pricing.put_slope,
-            pricing.call_slope,
+            *surface_slopes(term_c.vix, pricing),
             pricing.vol_floor,
         )
         price[:, i] = bsm(S_c, K[i], T[i], r_c, q, sig, is_call[i], greeks=False).price

@@ -17,7 +17,7 @@ from numpy.typing import NDArray
 from schemas.config import PricingParams, ValidationParams
 from tasks.conventions import CONDOR_LEGS_BY_STRIKE, DAYS_PER_YEAR
 from tasks.market.pricing import bsm, strike_for_delta
-from tasks.market.surface import VolTerm, atm_vol, skew_vol
+from tasks.market.surface import VolTerm, atm_vol, skew_vol, surface_slopes
 
 FloatArray = NDArray[np.float64]
 
@@ -41,20 +41,22 @@ def uses_skew_index(rules: ValidationParams) -> bool:
 def skew_slopes(
     vix: FloatArray, skew_index: FloatArray, pricing: PricingParams, rules: ValidationParams
 ) -> tuple[FloatArray, FloatArray]:
-    """Put and call skew slopes per month, optionally moving with the VIX and SKEW levels.
+    """Put and call skew slopes per month: the calibrated surface's, plus any candidate terms.
 
-    ``put = put_slope + put_slope_per_vix·(VIX − skew_vix_ref)/100
-    + put_slope_per_skew·(SKEW − skew_index_ref)/100`` (the call slope likewise with its
-    VIX term); with the defaults (all ``per_*`` 0) both are the SPEC §3.1 constants. The
-    slopes never go below zero (a negative put slope would price the wings below ATM vol,
-    which no SPX chain shows).
+    The surface's own slopes (:func:`tasks.market.surface.surface_slopes`: ``put_slope +
+    put_slope_per_vix·(VIX − skew_vix_ref)/100`` with the ``PricingParams`` fields) plus the
+    ``ValidationParams`` candidate terms ``put_slope_per_vix·(VIX − skew_vix_ref)/100 +
+    put_slope_per_skew·(SKEW − skew_index_ref)/100`` (the call slope likewise with its VIX
+    term), which default to 0 so the check prices exactly the surface everything else uses.
+    The slopes never go below zero.
     """
+    base_put, base_call = surface_slopes(vix, pricing)
     dv = (np.asarray(vix, dtype=float) - rules.skew_vix_ref) / 100.0
-    put = pricing.put_slope + rules.put_slope_per_vix * dv
+    put = base_put + rules.put_slope_per_vix * dv
     if rules.put_slope_per_skew != 0.0:
         ds = (np.asarray(skew_index, dtype=float) - rules.skew_index_ref) / 100.0
         put = put + rules.put_slope_per_skew * ds
-    call = np.maximum(pricing.call_slope + rules.call_slope_per_vix * dv, 0.0)
+    call = np.maximum(base_call + rules.call_slope_per_vix * dv, 0.0)
     return np.maximum(put, 0.0), call
 
 

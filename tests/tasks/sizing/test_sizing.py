@@ -221,7 +221,8 @@ def _condor_pnl_by_hand(legs: pd.DataFrame, dte: int, S, term: VolTerm, r, days:
     T0, T1 = dte / 365, (dte - days) / 365
 
     def value(s, tm, rr, T):
-        sig = model_vol(K, s, T, rr, 0.013, tm, 0.85, 0.03, 0.025, 0.05)
+        d = (float(tm.vix) - 20.0) / 100  # the slopes move with the VIX: +0.15, +0.10 per 100 pts
+        sig = model_vol(K, s, T, rr, 0.013, tm, 0.85, 0.03 + 0.15 * d, 0.025 + 0.10 * d, 0.05)
         return 100 * float((qty * bsm(s, K, T, rr, 0.013, sig, call).price).sum())
 
     v0 = value(CTX.spot, CTX.term, CTX.risk_free, T0)

@@ -58,9 +58,10 @@ def test_stress_of_one_short_put_by_hand() -> None:
     T, K, r, q = 30 / 365, np.array([7000.0]), CTX.risk_free, pr.div_yield
 
     def value(S, term):
-        sig = model_vol(
-            K, S, T, r, q, term, pr.atm_ratio, pr.put_slope, pr.call_slope, pr.vol_floor
-        )
+        d = (float(term.vix) - pr.skew_vix_ref) / 100  # the slopes at this VIX, written out
+        put_s = max(pr.put_slope + pr.put_slope_per_vix * d, 0.0)
+        call_s = max(pr.call_slope + pr.call_slope_per_vix * d, 0.0)
+        sig = model_vol(K, S, T, r, q, term, pr.atm_ratio, put_s, call_s, pr.vol_floor)
         return float(bsm(S, K, T, r, q, sig, np.array([False])).price[0])
 
     by_hand = -100 * (value(CTX.spot * 0.8, CTX.term.scaled(3.0)) - value(CTX.spot, CTX.term))

@@ -80,7 +80,8 @@ def test_condor_prices_are_bsm_at_each_legs_skewed_vol(condor) -> None:
     atm = P.atm_ratio * np.sqrt(w / T)
     fwd = S * np.exp((R - Q) * T)
     m = np.log(legs["strike"] / fwd) / (atm * np.sqrt(T))
-    vol = np.maximum(P.vol_floor, atm - np.where(m < 0, P.put_slope, P.call_slope) * m)
+    put_s, call_s = _slopes(16.04)
+    vol = np.maximum(P.vol_floor, atm - np.where(m < 0, put_s, call_s) * m)
     np.testing.assert_allclose(legs["iv"], vol, rtol=1e-12)
     g = bsm(
         S, legs["strike"].to_numpy(), T, R, Q, vol.to_numpy(), (legs["put_call"] == "C").to_numpy()
@@ -373,7 +374,14 @@ def leg_model_vol(K: float, s: float, T: float, r: float, term: VolTerm) -> floa
     atm = P.atm_ratio * np.sqrt(w / t)
     fwd = s * np.exp((r - Q) * t)
     m = np.log(K / fwd) / (atm * np.sqrt(t))
-    return max(P.vol_floor, atm - (P.put_slope if m < 0 else P.call_slope) * m)
+    put_s, call_s = _slopes(float(term.vix))
+    return max(P.vol_floor, atm - (put_s if m < 0 else call_s) * m)
+
+
+def _slopes(vix: float) -> tuple[float, float]:
+    """The SPEC §3.1 slopes at the VIX level, written out: base + per_vix·(VIX − ref)/100, at least 0."""
+    d = (vix - P.skew_vix_ref) / 100
+    return max(P.put_slope + P.put_slope_per_vix * d, 0.0), max(P.call_slope + P.call_slope_per_vix * d, 0.0)
 
 
 def _f_vix(T: float, term: VolTerm) -> float:

@@ -40,7 +40,8 @@ def _bsm(S: float, K: float, T: float, r: float, sigma: float, call: bool) -> tu
 def _vol(K: float, S: float, T: float, r: float, vix: float) -> float:
     atm = 0.85 * vix / 100.0
     m = math.log(K / (S * math.exp((r - Q) * T))) / (atm * math.sqrt(T))
-    slope = 0.03 if m < 0 else 0.025
+    d = (vix - 20.0) / 100  # the slopes move with the VIX: +0.15 (put), +0.10 (call) per 100 pts
+    slope = 0.03 + 0.15 * d if m < 0 else 0.025 + 0.10 * d
     return max(0.05, atm - slope * m)
 
 

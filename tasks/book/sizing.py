@@ -21,6 +21,7 @@ import pandas as pd
 
 from schemas.config import Holding, Portfolio, Position, RiskParams
 from tasks.book.account import account_irr, resampled_years
+from tasks.book.hedge_policy import apply_hedge_policy
 from tasks.book.positions import BookState, start_state
 from tasks.book.rules import Slot, hedge_units_held, slot_expiry
 from tasks.book.step import MarketDay, NewCondor, SizingDecision, SizingFn, StepResult, step_book
@@ -184,9 +185,10 @@ def run_book(
                 or _roll_due(s, d.ctx.as_of, params.book.hedge_roll_days)
             ):
                 last, age = full(s, d, slots), 0
-                return last
-            return dataclasses.replace(last, condors=[], risk=None, daily_sizing=None,
+                return apply_hedge_policy(last, s, d.ctx, params)
+            held = dataclasses.replace(last, condors=[], risk=None, daily_sizing=None,
                                        positions=None, rationale=[])  # fmt: skip
+            return apply_hedge_policy(held, s, d.ctx, params)
 
         res = step_book(state, market, fn, params)
         results.append(res)

@@ -15,9 +15,9 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from schemas.config import Portfolio
+from schemas.config import Portfolio, deep_merge
 from tasks.book import MarketDay, StepResult
-from tasks.book.hedge_policy import variant_params
+from tasks.book.hedge_policy import variant_overrides
 from tasks.book.sizing import run_book, start_from_portfolio
 from tasks.market.frame import MarketDataMissing, context_at
 from tasks.sizing import SizingInputs
@@ -109,7 +109,8 @@ def backtest_portfolio(
     progress: Progress | None = None,
 ) -> list[StepResult]:
     """Run the §10 loop for ``portfolio`` under hedge ``variant`` over ``days`` (in order)."""
-    p = portfolio.model_copy(update={"params": variant_params(portfolio.params, variant)})
+    extra = variant_overrides(portfolio.params, variant)
+    p = portfolio.model_copy(update={"overrides": deep_merge(portfolio.overrides, extra)})
 
     def inputs(day: pd.Timestamp) -> tuple[MarketDay, SizingInputs]:
         out = market_days(day)

@@ -98,12 +98,12 @@ def apply_hedge_policy(
     return dataclasses.replace(decision, hedge_legs=unit, hedge_kind="vix_call", hedge_target=n)
 
 
-def variant_params(params: Params, variant: str) -> Params:
-    """``params`` for a backtest variant: the policy, and for ``vxth`` its roll rule (a
-    1-month call is held to ``vxth_roll_days`` before expiry, not rolled at 30 days)."""
+def variant_overrides(params: Params, variant: str) -> dict[str, dict[str, object]]:
+    """The ``book`` overrides of a backtest variant: the policy, and for ``vxth`` its roll rule
+    (a 1-month call is held to ``vxth_roll_days`` before expiry, not rolled at 30 days)."""
     if variant not in HEDGE_POLICIES:
         raise ValueError(f"unknown hedge variant {variant!r} (one of {', '.join(HEDGE_POLICIES)})")
-    book = {"hedge_policy": variant}
+    book: dict[str, object] = {"hedge_policy": variant}
     if variant == "vxth":
         book["hedge_roll_days"] = params.book.vxth_roll_days
-    return params.model_copy(update={"book": params.book.model_copy(update=book)})
+    return {"book": book}

@@ -710,5 +710,71 @@ def validate_model(
         raise typer.Exit(code)
 
 
+@app.command()
+def backtest(
+    portfolio: Annotated[
+        list[str] | None, typer.Option("--portfolio", help="portfolio id (repeatable; default all)")
+    ] = None,
+    start: Annotated[
+        str | None, typer.Option(help="first session (default: the first held)", metavar="DATE")
+    ] = None,
+    end: Annotated[
+        str | None, typer.Option(help="last session (default: the last held)", metavar="DATE")
+    ] = None,
+    variant: Annotated[
+        list[str] | None, typer.Option("--variant", help="hedge policy alvh|vxth|none (repeatable)")
+    ] = None,
+    config: Annotated[
+        Path | None, typer.Option("--config", help="portfolio TOML", metavar="FILE")
+    ] = None,
+    backtest_id: Annotated[
+        str | None, typer.Option("--id", help="backtest id (a rerun replaces it)")
+    ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(help="fan out on a local Dask cluster of this many processes", min=1),
+    ] = None,
+    db_path: DbOption = None,
+    verbose: VerboseOption = False,
+) -> None:
+    """Backtest the sizing policy: the daily book loop over history (SPEC §11), with a tearsheet."""
+    problems: list[str] = []
+    for flag, v in (("--start", start), ("--end", end)):
+        if v is not None:
+            _collect(problems, lambda flag=flag, v=v: parse_day(flag, v, allow_today=False))
+    bad = [v for v in variant or [] if v not in ("alvh", "vxth", "none")]
+    if bad:
+        problems.append(f"--variant {bad[0]}: one of alvh, vxth, none")
+    db_file = _db(db_path)
+    if not db_file.is_file():
+        problems.append(f"--db {db_file}: no warehouse there (run `condorcap backfill` first)")
+    if problems:
+        _fail(problems, 2, label="refused")
+    _quiet_prefect(verbose)
+    say("starting Prefect…")
+    from flows.backtest import backtest_flow
+    from flows.daily import DEFAULT_CONFIG
+    from tasks.backtest.tearsheet import tearsheet_markdown
+
+    if not verbose:
+        _hush_engine_failures()
+    try:
+        res = backtest_flow(
+            str(db_file), str(config or DEFAULT_CONFIG), portfolio or None, start, end,
+            variant or None, backtest_id, workers, progress=workers is None,
+        )  # fmt: skip
+    except Exception as exc:
+        if verbose:
+            raise
+        _fail([f"backtest failed: {exc}".replace("\n", "; ")], 1)
+    console.print(tearsheet_markdown(res.summary, res.windows), markup=False)
+    console.print(
+        f"backtest {res.backtest_id}: {res.sessions} sessions {res.start.date()} → "
+        f"{res.end.date()}; market {res.seconds_market:.1f} s, book loop {res.seconds_loop:.1f} s "
+        f"({res.sessions * len(res.summary) / max(res.seconds_loop, 1e-9):,.1f} sessions/s)",
+        markup=False,
+    )
+
+
 if __name__ == "__main__":
     app()

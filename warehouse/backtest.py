@@ -21,7 +21,9 @@ def write_backtest(con: duckdb.DuckDBPyConnection, tables: dict[str, pd.DataFram
         con.register("backtest_keys", keys)
         cond = " AND ".join(f"t.{c} = k.{c}" for c in _KEY)
         for name in BACKTEST_TABLES:
-            con.execute(f"DELETE FROM {name} t WHERE EXISTS (SELECT 1 FROM backtest_keys k WHERE {cond})")
+            con.execute(
+                f"DELETE FROM {name} t WHERE EXISTS (SELECT 1 FROM backtest_keys k WHERE {cond})"
+            )
             rows = tables.get(name, pd.DataFrame())
             if len(rows):
                 # "end" and "window" are SQL keywords (SPEC §9 names): quote every column
@@ -53,6 +55,6 @@ def read_summary(con: duckdb.DuckDBPyConnection, backtest_id: str) -> pd.DataFra
 def read_windows(con: duckdb.DuckDBPyConnection, backtest_id: str) -> pd.DataFrame:
     """The crash-window rows of ``backtest_id``."""
     return con.execute(
-        'SELECT * FROM backtest_windows WHERE backtest_id = ? ORDER BY portfolio_id, variant, start',
+        "SELECT * FROM backtest_windows WHERE backtest_id = ? ORDER BY portfolio_id, variant, start",
         [backtest_id],
     ).df()

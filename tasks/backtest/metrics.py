@@ -108,7 +108,9 @@ def tearsheet(daily: pd.DataFrame, start_nav: float, bills: pd.Series,
     nav = pd.Series(d["nav"].to_numpy(float), index=pd.DatetimeIndex(d["as_of"]))
     ret = daily_returns(nav, start_nav)
     excess = ret - bills.reindex(ret.index).fillna(0.0)
-    peak, trough = drawdown_dates(pd.concat([pd.Series([start_nav], [nav.index[0] - pd.Timedelta(days=1)]), nav]))
+    peak, trough = drawdown_dates(
+        pd.concat([pd.Series([start_nav], [nav.index[0] - pd.Timedelta(days=1)]), nav])
+    )
     win, pf, n = trade_stats(trades)
     years = max((nav.index[-1] - nav.index[0]).days, 1) / DAYS_PER_YEAR
     return Tearsheet(
@@ -143,4 +145,6 @@ def crash_attribution(daily: pd.DataFrame) -> pd.DataFrame:
         h = float(daily.loc[m, "hedge_pnl"].sum())
         rows.append({"window": label, "start": a, "end": b, "condor_pnl": c, "hedge_pnl": h,
                      "ratio": h / -c if c < 0 else float("nan")})  # fmt: skip
-    return pd.DataFrame(rows, columns=["window", "start", "end", "condor_pnl", "hedge_pnl", "ratio"])
+    return pd.DataFrame(
+        rows, columns=["window", "start", "end", "condor_pnl", "hedge_pnl", "ratio"]
+    )

@@ -140,7 +140,9 @@ def trades(steps: list[StepResult]) -> pd.DataFrame:
     o = pd.concat(orders, ignore_index=True)
     o = o[o["kind"] == "condor"] if "kind" in o.columns else o[o["underlying"] == "SPX"]
     sign = np.where(o["side"] == "sell", 1.0, -1.0)
-    o = o.assign(cash=100.0 * sign * o["limit_price"] * o["contracts"] * o["qty"].abs() - o["commission"])
+    o = o.assign(
+        cash=100.0 * sign * o["limit_price"] * o["contracts"] * o["qty"].abs() - o["commission"]
+    )
     closes = o[o["action"] == "close"].drop_duplicates("order_id")
     flows = o.groupby("position_id")["cash"].sum()
     out = closes[["position_id", "as_of", "reason"]].rename(columns={"as_of": "closed_on"})

@@ -8,9 +8,9 @@ import json
 import numpy as np
 import pandas as pd
 
-from tasks.book import StepResult, account_irr
 from tasks.backtest.metrics import crash_attribution, exit_reasons, tearsheet
 from tasks.backtest.run import trades
+from tasks.book import StepResult, account_irr
 
 SUMMARY_COLUMNS = (
     "backtest_id", "portfolio_id", "variant", "start", "end", "cagr", "vol", "sharpe", "sortino",

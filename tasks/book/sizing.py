@@ -165,13 +165,12 @@ def run_book(
     results: list[StepResult] = []
     last: SizingDecision | None = None
     age = 0  # sessions since the last full sizing
+    window = params.risk.irr_window
     for day in days:
         market, inputs = day_inputs(day)
-        acc = pd.concat(history, ignore_index=True) if history else None
-        full = sizing_with_book(inputs, portfolio, acc)
 
         def fn(
-            s: BookState, d: MarketDay, slots: list[Slot], full: SizingFn = full
+            s: BookState, d: MarketDay, slots: list[Slot], inputs: SizingInputs = inputs
         ) -> SizingDecision:
             nonlocal last, age
             age += 1
@@ -184,7 +183,10 @@ def run_book(
                 or age >= RESIZE_SESSIONS
                 or _roll_due(s, d.ctx.as_of, params.book.hedge_roll_days)
             ):
-                last, age = full(s, d, slots), 0
+                # the IRR reads the last ``irr_window`` rows only: concatenating just those
+                # (and only when a full sizing runs) keeps a long backtest linear in sessions
+                acc = pd.concat(history[-window:], ignore_index=True) if history else None
+                last, age = sizing_with_book(inputs, portfolio, acc)(s, d, slots), 0
                 return apply_hedge_policy(last, s, d.ctx, params)
             held = dataclasses.replace(last, condors=[], risk=None, daily_sizing=None,
                                        positions=None, rationale=[])  # fmt: skip

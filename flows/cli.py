@@ -546,14 +546,29 @@ def sql(
 @app.command()
 def report(
     as_of: Annotated[
-        str, typer.Option("--as-of", help="a session already run (YYYY-MM-DD)", metavar="DATE")
-    ],
+        str | None,
+        typer.Option("--as-of", help="a session already run (YYYY-MM-DD)", metavar="DATE"),
+    ] = None,
     out: Annotated[
         Path, typer.Option("--out", help="folder for the HTML file", metavar="DIR")
     ] = Path("."),
     db_path: DbOption = None,
+    backtest_id: Annotated[
+        str | None, typer.Option("--backtest", help="a backtest id: its tearsheet and equity curve")
+    ] = None,
 ) -> None:
-    """Write a static, offline HTML report of one day (tables and charts)."""
+    """Write a static, offline HTML report of one day (tables and charts), or of a backtest."""
+    if backtest_id is not None:
+        from report.backtest import write_backtest_report
+
+        try:
+            path = write_backtest_report(_db(db_path), backtest_id, out)
+        except FileNotFoundError as exc:
+            _fail([f"report failed: {exc}"], 1)
+        console.print(f"report written: {path}", markup=False)
+        return
+    if as_of is None:
+        _fail(["--as-of DATE or --backtest ID is required"], 2, label="refused")
     problems: list[str] = []
     _collect(problems, lambda: parse_day("--as-of", as_of, allow_today=False))
     if problems:

@@ -86,3 +86,13 @@ def test_unknown_variant_refused_and_warehouse_unchanged(bt_db: Path) -> None:
     with pytest.raises(ValueError, match="unknown variant"):
         backtest_flow(str(bt_db), variants=["straddle"], artifacts=False)
     assert _q(bt_db, "SELECT COUNT(*) AS n FROM backtest_summary")["n"].iloc[0] == before
+
+
+def test_backtest_report_has_the_chart_and_tearsheet(bt_db: Path, tmp_path: Path) -> None:
+    from report.backtest import write_backtest_report
+
+    page = write_backtest_report(bt_db, "full", tmp_path).read_text()
+    assert "data:image/png;base64," in page
+    assert "steward_1m | alvh" in page and "steward_1m | none" in page
+    with pytest.raises(FileNotFoundError, match="no backtest"):
+        write_backtest_report(bt_db, "nope", tmp_path)

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from schemas.config import Holding, Portfolio, Position, RiskParams
-from tasks.book.account import account_irr, resampled_years
+from tasks.book.account import SESSIONS_PER_YEAR, account_irr, resampled_years
 from tasks.book.hedge_policy import apply_hedge_policy
 from tasks.book.positions import BookState, start_state
 from tasks.book.rules import Slot, hedge_units_held, slot_expiry
@@ -165,7 +165,10 @@ def run_book(
     results: list[StepResult] = []
     last: SizingDecision | None = None
     age = 0  # sessions since the last full sizing
+    # the account rows a sizing reads: the IRR window, and p_hurdle's bootstrap history
     window = params.risk.irr_window
+    if params.risk.hurdle_rule == "bootstrap":
+        window = max(window, params.risk.p_hurdle_max_years * SESSIONS_PER_YEAR)
     for day in days:
         market, inputs = day_inputs(day)
 
@@ -183,7 +186,7 @@ def run_book(
                 or age >= RESIZE_SESSIONS
                 or _roll_due(s, d.ctx.as_of, params.book.hedge_roll_days)
             ):
-                # the IRR reads the last ``irr_window`` rows only: concatenating just those
+                # the sizing reads the last ``window`` rows only: concatenating just those
                 # (and only when a full sizing runs) keeps a long backtest linear in sessions
                 acc = pd.concat(history[-window:], ignore_index=True) if history else None
                 last, age = sizing_with_book(inputs, portfolio, acc)(s, d, slots), 0

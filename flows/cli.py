@@ -583,14 +583,29 @@ def sql(
 @app.command()
 def report(
     as_of: Annotated[
-        str, typer.Option("--as-of", help="a session already run (YYYY-MM-DD)", metavar="DATE")
-    ],
+        str | None,
+        typer.Option("--as-of", help="a session already run (YYYY-MM-DD)", metavar="DATE"),
+    ] = None,
     out: Annotated[
         Path, typer.Option("--out", help="folder for the HTML file", metavar="DIR")
     ] = Path("."),
     db_path: DbOption = None,
+    backtest_id: Annotated[
+        str | None, typer.Option("--backtest", help="a backtest id: its tearsheet and equity curve")
+    ] = None,
 ) -> None:
-    """Write a static, offline HTML report of one day (tables and charts)."""
+    """Write a static, offline HTML report of one day (tables and charts), or of a backtest."""
+    if backtest_id is not None:
+        from report.backtest import write_backtest_report
+
+        try:
+            path = write_backtest_report(_db(db_path), backtest_id, out)
+        except FileNotFoundError as exc:
+            _fail([f"report failed: {exc}"], 1)
+        console.print(f"report written: {path}", markup=False)
+        return
+    if as_of is None:
+        _fail(["--as-of DATE or --backtest ID is required"], 2, label="refused")
     problems: list[str] = []
     _collect(problems, lambda: parse_day("--as-of", as_of, allow_today=False))
     if problems:
@@ -745,6 +760,72 @@ def validate_model(
     code = validate_command(index, file, start, end, _db(db_path), fmt, variant, skew_file, chart)
     if code:
         raise typer.Exit(code)
+
+
+@app.command()
+def backtest(
+    portfolio: Annotated[
+        list[str] | None, typer.Option("--portfolio", help="portfolio id (repeatable; default all)")
+    ] = None,
+    start: Annotated[
+        str | None, typer.Option(help="first session (default: the first held)", metavar="DATE")
+    ] = None,
+    end: Annotated[
+        str | None, typer.Option(help="last session (default: the last held)", metavar="DATE")
+    ] = None,
+    variant: Annotated[
+        list[str] | None, typer.Option("--variant", help="hedge policy alvh|vxth|none (repeatable)")
+    ] = None,
+    config: Annotated[
+        Path | None, typer.Option("--config", help="portfolio TOML", metavar="FILE")
+    ] = None,
+    backtest_id: Annotated[
+        str | None, typer.Option("--id", help="backtest id (a rerun replaces it)")
+    ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(help="fan out on a local Dask cluster of this many processes", min=1),
+    ] = None,
+    db_path: DbOption = None,
+    verbose: VerboseOption = False,
+) -> None:
+    """Backtest the sizing policy: the daily book loop over history (SPEC §11), with a tearsheet."""
+    problems: list[str] = []
+    for flag, v in (("--start", start), ("--end", end)):
+        if v is not None:
+            _collect(problems, lambda flag=flag, v=v: parse_day(flag, v, allow_today=False))
+    bad = [v for v in variant or [] if v not in ("alvh", "vxth", "none")]
+    if bad:
+        problems.append(f"--variant {bad[0]}: one of alvh, vxth, none")
+    db_file = _db(db_path)
+    if not db_file.is_file():
+        problems.append(f"--db {db_file}: no warehouse there (run `condorcap backfill` first)")
+    if problems:
+        _fail(problems, 2, label="refused")
+    _quiet_prefect(verbose)
+    say("starting Prefect…")
+    from flows.backtest import backtest_flow
+    from flows.daily import DEFAULT_CONFIG
+    from tasks.backtest.tearsheet import tearsheet_markdown
+
+    if not verbose:
+        _hush_engine_failures()
+    try:
+        res = backtest_flow(
+            str(db_file), str(config or DEFAULT_CONFIG), portfolio or None, start, end,
+            variant or None, backtest_id, workers, progress=workers is None,
+        )  # fmt: skip
+    except Exception as exc:
+        if verbose:
+            raise
+        _fail([f"backtest failed: {exc}".replace("\n", "; ")], 1)
+    console.print(tearsheet_markdown(res.summary, res.windows), markup=False)
+    console.print(
+        f"backtest {res.backtest_id}: {res.sessions} sessions {res.start.date()} → "
+        f"{res.end.date()}; market {res.seconds_market:.1f} s, book loop {res.seconds_loop:.1f} s "
+        f"({res.sessions * len(res.summary) / max(res.seconds_loop, 1e-9):,.1f} sessions/s)",
+        markup=False,
+    )
 
 
 if __name__ == "__main__":

@@ -313,6 +313,12 @@ class BookParams(_Strict):
     rebuy_vix: float = 30.0  # after monetising, buy no hedge until VIX closes below this
     hedge_dead_band: int = 1  # ignore a hedge shortfall/excess of this many units or fewer
     warm_start_sessions: int = Field(252, ge=1)  # a first run replays the trailing IRR window
+    # SPEC §11 hedge policy: alvh (§7 step 5), vxth (Cboe VXTH by VIX level) or none
+    hedge_policy: Literal["alvh", "vxth", "none"] = "alvh"
+    vxth_tenor_days: int = Field(30, ge=1, le=400)  # VXTH buys ~1-month VIX calls
+    vxth_delta: float = Field(0.30, gt=0, lt=1)  # ... struck near 30 delta
+    vxth_roll_days: int = Field(5, ge=0)  # ... and holds them to about a week before expiry
+    vxth_rebalance_band: float = Field(0.25, ge=0)  # hold the units while the target is within ±25%
 
 
 class Params(_Strict):

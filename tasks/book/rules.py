@@ -132,11 +132,17 @@ class HedgePlan:
 def hedge_units_held(legs: pd.DataFrame) -> pd.DataFrame:
     """Per hedge position: units and days left on its long leg, shortest first."""
     mask = (legs["kind"].to_numpy() == "hedge") & (legs["leg"].to_numpy() == "long_call")
-    h = legs.loc[mask, ["position_id", "contracts", "expiry"]]
-    out = h.rename(columns={"contracts": "units", "expiry": "long_expiry"})
+    # the columns' own arrays masked (same dtypes as ``legs.loc[mask]``, without its indexing)
+    out = pd.DataFrame(
+        {
+            "position_id": legs["position_id"].array[mask],
+            "units": legs["contracts"].array[mask],
+            "long_expiry": legs["expiry"].array[mask],
+        }
+    )
     if len(out) > 1:  # called every session: skip the sort in the usual one-unit case
-        out = out.sort_values(["long_expiry", "position_id"])
-    return out.reset_index(drop=True)
+        out = out.sort_values(["long_expiry", "position_id"]).reset_index(drop=True)
+    return out
 
 
 def plan_hedge(

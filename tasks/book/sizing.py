@@ -20,7 +20,8 @@ import numpy as np
 import pandas as pd
 
 from schemas.config import Holding, Portfolio, Position, RiskParams
-from tasks.book.account import account_irr, resampled_years
+from tasks.book.account import SESSIONS_PER_YEAR, account_irr, resampled_years
+from tasks.book.hedge_policy import apply_hedge_policy
 from tasks.book.positions import BookState, start_state
 from tasks.book.rules import Slot, hedge_units_held, slot_expiry
 from tasks.book.step import MarketDay, NewCondor, SizingDecision, SizingFn, StepResult, step_book
@@ -164,13 +165,15 @@ def run_book(
     results: list[StepResult] = []
     last: SizingDecision | None = None
     age = 0  # sessions since the last full sizing
+    # the account rows a sizing reads: the IRR window, and p_hurdle's bootstrap history
+    window = params.risk.irr_window
+    if params.risk.hurdle_rule == "bootstrap":
+        window = max(window, params.risk.p_hurdle_max_years * SESSIONS_PER_YEAR)
     for day in days:
         market, inputs = day_inputs(day)
-        acc = pd.concat(history, ignore_index=True) if history else None
-        full = sizing_with_book(inputs, portfolio, acc)
 
         def fn(
-            s: BookState, d: MarketDay, slots: list[Slot], full: SizingFn = full
+            s: BookState, d: MarketDay, slots: list[Slot], inputs: SizingInputs = inputs
         ) -> SizingDecision:
             nonlocal last, age
             age += 1
@@ -183,10 +186,14 @@ def run_book(
                 or age >= RESIZE_SESSIONS
                 or _roll_due(s, d.ctx.as_of, params.book.hedge_roll_days)
             ):
-                last, age = full(s, d, slots), 0
-                return last
-            return dataclasses.replace(last, condors=[], risk=None, daily_sizing=None,
+                # the sizing reads the last ``window`` rows only: concatenating just those
+                # (and only when a full sizing runs) keeps a long backtest linear in sessions
+                acc = pd.concat(history[-window:], ignore_index=True) if history else None
+                last, age = sizing_with_book(inputs, portfolio, acc)(s, d, slots), 0
+                return apply_hedge_policy(last, s, d.ctx, params)
+            held = dataclasses.replace(last, condors=[], risk=None, daily_sizing=None,
                                        positions=None, rationale=[])  # fmt: skip
+            return apply_hedge_policy(held, s, d.ctx, params)
 
         res = step_book(state, market, fn, params)
         results.append(res)

@@ -21,7 +21,9 @@ def market_book(inputs: SizingInputs, params: Params, rules: Rules) -> MarketBoo
     A chain quoted on another day than ``as_of`` is ignored (with a note). The box rate is
     read from the chain at ``box_target_days`` when it can be, else ``r_f + box_spread``.
     """
-    key = params.model_dump_json()
+    # the book's rules (SPEC §10, e.g. a backtest's hedge variant) price nothing here: a day's
+    # market book is shared by every variant of the same pricing and sizing parameters
+    key = params.model_dump_json(exclude={"book"})
     if key in inputs.cache:
         return inputs.cache[key]
     ctx, pr, hp = inputs.ctx, params.pricing, params.hedge

@@ -112,14 +112,24 @@ def main() -> None:
         shutil.rmtree(tmp, ignore_errors=True)
     t, s = statistics.median(trivial_s), statistics.median(steady_s)
     print(f"condorcap --help                      {help_s:6.2f} s (best of 3)")
-    print(f"trivial two-task flow                 {t:6.2f} s wall (median of {args.repeat}: "
-          + ", ".join(f"{x:.1f}" for x in trivial_s) + ")")
-    print(f"condorcap run, steady (yesterday run) {s:6.2f} s wall (median of {args.repeat}: "
-          + ", ".join(f"{x:.1f}" for x in steady_s) + ")")
-    print(f"  gap to the trivial flow             {s - t:+6.2f} s (target ≤ {TARGET_GAP_S:.0f} s)"
-          + ("" if s - t <= TARGET_GAP_S else "  MISSED"))
+    print(
+        f"trivial two-task flow                 {t:6.2f} s wall (median of {args.repeat}: "
+        + ", ".join(f"{x:.1f}" for x in trivial_s)
+        + ")"
+    )
+    print(
+        f"condorcap run, steady (yesterday run) {s:6.2f} s wall (median of {args.repeat}: "
+        + ", ".join(f"{x:.1f}" for x in steady_s)
+        + ")"
+    )
+    print(
+        f"  gap to the trivial flow             {s - t:+6.2f} s (target ≤ {TARGET_GAP_S:.0f} s)"
+        + ("" if s - t <= TARGET_GAP_S else "  MISSED")
+    )
     print(f"  first output line                   {statistics.median(firsts):6.2f} s")
-    print(f"condorcap run, cold (empty warehouse) {cold:6.2f} s wall (first line {cold_first:.2f} s)")
+    print(
+        f"condorcap run, cold (empty warehouse) {cold:6.2f} s wall (first line {cold_first:.2f} s)"
+    )
 
 
 if __name__ == "__main__":

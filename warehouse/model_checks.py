@@ -26,7 +26,9 @@ def write_model_checks(con: duckdb.DuckDBPyConnection, rows: pd.DataFrame) -> in
     keys = df[list(KEY)].drop_duplicates()
     con.register("mc_keys", keys)
     cond = " AND ".join(f"t.{q} = k.{q}" for q in quoted)
-    con.execute(f"DELETE FROM model_checks t WHERE EXISTS (SELECT 1 FROM mc_keys k WHERE {cond})").fetchall()
+    con.execute(
+        f"DELETE FROM model_checks t WHERE EXISTS (SELECT 1 FROM mc_keys k WHERE {cond})"
+    ).fetchall()
     con.unregister("mc_keys")
     con.register("mc_rows", df)
     cols = ", ".join(f'"{c}"' for c in COLUMNS)
@@ -56,4 +58,3 @@ def read_model_checks(
 def _quoted(name: str) -> str:
     """A column name quoted for SQL (three of them are keywords)."""
     return f'"{name}"'
-

@@ -151,7 +151,9 @@ def atm_ratios(
     which exceeds ATM vol by more when the skew is steeper; with the defaults (``per_*``
     0) the ratio is the SPEC §3.1 constant.
     """
-    ratio = pricing.atm_ratio + rules.atm_ratio_per_vix * (np.asarray(vix) - rules.skew_vix_ref) / 100
+    ratio = (
+        pricing.atm_ratio + rules.atm_ratio_per_vix * (np.asarray(vix) - rules.skew_vix_ref) / 100
+    )
     if rules.atm_ratio_per_skew != 0.0:
         ratio = ratio + rules.atm_ratio_per_skew * (skew_index - rules.skew_index_ref) / 100
     return np.asarray(ratio, dtype=float)

@@ -90,8 +90,10 @@ def bs_price(S, K, T, r, q, sigma, is_call):
 def _slopes(vix):
     """The SPEC §3.1 slopes at the VIX level, written out: base + per_vix·(VIX − ref)/100, at least 0."""
     d = (np.asarray(vix, float) - PR.skew_vix_ref) / 100
-    return (np.maximum(PR.put_slope + PR.put_slope_per_vix * d, 0.0),
-            np.maximum(PR.call_slope + PR.call_slope_per_vix * d, 0.0))
+    return (
+        np.maximum(PR.put_slope + PR.put_slope_per_vix * d, 0.0),
+        np.maximum(PR.call_slope + PR.call_slope_per_vix * d, 0.0),
+    )
 
 
 def flat_condor_mid(S, strikes, T, r, vix):

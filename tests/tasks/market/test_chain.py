@@ -21,9 +21,7 @@ from tasks.market.chain import (
 )
 from tasks.market.pricing import rate_from_tbill
 
-FIXTURE = (
-    FIXTURES / "chain" / "cboe_spx_options_chain_2025-01-06_trimmed.csv"
-)
+FIXTURE = FIXTURES / "chain" / "cboe_spx_options_chain_2025-01-06_trimmed.csv"
 DTB3_20250106 = 4.21  # FRED DTB3, 2025-01-06 (percent, discount basis)
 
 

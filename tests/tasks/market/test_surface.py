@@ -23,9 +23,7 @@ from tasks.market.surface import (
     vix_term_curve,
 )
 
-FIXTURE = (
-    FIXTURES / "chain" / "cboe_spx_options_chain_2025-01-06_trimmed.csv"
-)
+FIXTURE = FIXTURES / "chain" / "cboe_spx_options_chain_2025-01-06_trimmed.csv"
 
 # CBOE closes of 2025-01-06 (cboe_VIX9D/VIX/VIX3M/VIX6M/VVIX_History.csv) and FRED DTB3 of
 # that date: the market the bundled option chain was quoted in.

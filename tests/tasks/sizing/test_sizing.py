@@ -20,9 +20,7 @@ from tasks.market.pricing import black76, bsm, rate_from_tbill
 from tasks.market.surface import VolTerm, model_vol, vix_future
 from tasks.sizing import SizingInputs, hedge_units, size_portfolio
 
-CHAIN_FIXTURE = (
-    FIXTURES / "chain" / "cboe_spx_options_chain_2025-01-06_trimmed.csv"
-)
+CHAIN_FIXTURE = FIXTURES / "chain" / "cboe_spx_options_chain_2025-01-06_trimmed.csv"
 
 # Closes of 2026-07-22 (CBOE indices, FRED DTB3); VIX6M not fresh
 AS_OF = pd.Timestamp("2026-07-22")
@@ -767,6 +765,7 @@ def test_an_existing_legs_frame_counts_like_the_portfolio_files_positions(base) 
     pd.testing.assert_frame_equal(from_file.portfolio_risk, from_frame.portfolio_risk)
     pd.testing.assert_frame_equal(from_file.positions, from_frame.positions)
     assert _condors(from_frame)["contracts"].iloc[1] == 0  # its slot is held
-    assert from_frame.portfolio_risk["beta_before"].iloc[0] != base.portfolio_risk[
-        "beta_before"
-    ].iloc[0]
+    assert (
+        from_frame.portfolio_risk["beta_before"].iloc[0]
+        != base.portfolio_risk["beta_before"].iloc[0]
+    )

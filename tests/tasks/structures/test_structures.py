@@ -30,9 +30,7 @@ from tasks.structures import (
     widen_short_delta,
 )
 
-FIXTURE = (
-    FIXTURES / "chain" / "cboe_spx_options_chain_2025-01-06_trimmed.csv"
-)
+FIXTURE = FIXTURES / "chain" / "cboe_spx_options_chain_2025-01-06_trimmed.csv"
 
 # Market of 2025-01-06 (CBOE index closes, FRED DTB3): see tests/test_surface.py.
 TERM = VolTerm(14.20, 16.04, 18.03, 19.65)
@@ -381,7 +379,9 @@ def leg_model_vol(K: float, s: float, T: float, r: float, term: VolTerm) -> floa
 def _slopes(vix: float) -> tuple[float, float]:
     """The SPEC §3.1 slopes at the VIX level, written out: base + per_vix·(VIX − ref)/100, at least 0."""
     d = (vix - P.skew_vix_ref) / 100
-    return max(P.put_slope + P.put_slope_per_vix * d, 0.0), max(P.call_slope + P.call_slope_per_vix * d, 0.0)
+    return max(P.put_slope + P.put_slope_per_vix * d, 0.0), max(
+        P.call_slope + P.call_slope_per_vix * d, 0.0
+    )
 
 
 def _f_vix(T: float, term: VolTerm) -> float:

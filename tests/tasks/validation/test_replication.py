@@ -61,7 +61,12 @@ def _hand_month(S: float, vix: float, tbill_pct: float, days: int, settle: float
     credit = px[1] + px[2] - px[0] - px[3]
     max_loss = max(k[1] - k[0], k[3] - k[2]) - credit
     owed = min(max(k[1] - settle, 0), k[1] - k[0]) + min(max(settle - k[2], 0), k[3] - k[2])
-    return {"strikes": k, "credit": credit, "max_loss": max_loss, "excess": (credit - owed) / max_loss}
+    return {
+        "strikes": k,
+        "credit": credit,
+        "max_loss": max_loss,
+        "excess": (credit - owed) / max_loss,
+    }
 
 
 def _frame(rows: list[tuple[str, float, float, float]]) -> pd.DataFrame:
@@ -90,7 +95,9 @@ ROWS = [("2017-01-20", 2271.31, 11.54, 0.50), ("2017-02-17", 2290.00, 11.49, 0.5
 
 def test_a_month_priced_by_hand_matches_the_replica() -> None:
     p = Params()
-    months = condor_months(_frame(ROWS), pd.DatetimeIndex([d for d, *_ in ROWS]), p.pricing, p.validation)
+    months = condor_months(
+        _frame(ROWS), pd.DatetimeIndex([d for d, *_ in ROWS]), p.pricing, p.validation
+    )
     assert len(months) == 2
     for i, (entry, S, vix, tb) in enumerate(ROWS[:2]):
         days = (pd.Timestamp(ROWS[i + 1][0]) - pd.Timestamp(entry)).days
@@ -110,7 +117,9 @@ def test_a_month_priced_by_hand_matches_the_replica() -> None:
 def test_a_month_without_a_point_in_time_close_is_left_out() -> None:
     rows = [ROWS[0], (ROWS[1][0], ROWS[1][1], float("nan"), 0.52), ROWS[2]]
     p = Params()
-    months = condor_months(_frame(rows), pd.DatetimeIndex([d for d, *_ in rows]), p.pricing, p.validation)
+    months = condor_months(
+        _frame(rows), pd.DatetimeIndex([d for d, *_ in rows]), p.pricing, p.validation
+    )
     assert list(months["entry"]) == [pd.Timestamp("2017-01-20")]
 
 

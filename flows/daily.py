@@ -217,6 +217,8 @@ def daily_flow(
         ingested = ingest(source, snapshot_dir, SourceUrls(), params, steps.last_fingerprints(work))
         loaded = steps.load_facts(work, ingested, ws.run_id)
         today = pd.Timestamp(datetime.now(NEW_YORK).date())
+        if latest:  # a default run: a stale source must not move as_of back silently
+            steps.check_sources_complete(work, ingested, today, params.ingest.stale_sessions)
         day, note = resolve_session(work, None if latest else day, today=day or today)
         ws.as_of = day
         say(note)

@@ -45,6 +45,7 @@ from tasks.risk import (
 )
 from tasks.signals import compute_signals
 from tasks.sizing import SizingInputs, SizingResult, size_portfolio
+from warehouse import reads
 from warehouse.store import FactBatch, Warehouse
 
 NEW_YORK = ZoneInfo("America/New_York")
@@ -218,6 +219,43 @@ def load_facts(work_path: str, ingested: list[IngestedSource], run_id: str) -> d
 
 
 # --------------------------------------------------------------------------- as_of
+
+
+def check_sources_complete(
+    work_path: str, ingested: list[IngestedSource], today: pd.Timestamp, stale_sessions: int
+) -> None:
+    """Refuse a default run when a daily source ends well before its peers (issue 12).
+
+    A stale or truncated file would otherwise silently move the latest complete session
+    (and so ``as_of``) back — years back for a VIX3M file cut in 2018. The newest rows
+    are the warehouse's (knowable by ``today``), for the series this run fetched, so an
+    unchanged payload that was skipped is judged too. Snapshot files are judged against
+    the files downloaded with them (same manifest ``snapshot_date``); live sources
+    against all the others.
+
+    Raises
+    ------
+    SourceStaleError
+        One line per stale source, naming it, its newest row and the peer's.
+    """
+    fetched = {i.fetch.series_id: i.fetch for i in ingested}
+    with Warehouse(work_path).read() as con:
+        fresh = reads.series_freshness(con, today)
+    newest = {
+        sid: d.date()
+        for sid, d in zip(fresh["series_id"], fresh["latest_date"], strict=True)
+        if sid in fetched
+    }
+    together = {
+        sid: f.origin.get("snapshot_date") if f.origin else "live" for sid, f in fetched.items()
+    }
+    stale = sources.stale_sources(newest, stale_sessions, together)
+    if stale:
+        raise sources.SourceStaleError(
+            "\n".join(
+                [*stale, "hint: refresh those sources, or name the session with --as-of DATE"]
+            )
+        )
 
 
 def latest_complete_session(work_path: str) -> pd.Timestamp:

@@ -11,6 +11,7 @@ Three refusals, each failing one source with a one-line message:
 
 from __future__ import annotations
 
+from collections.abc import Hashable, Mapping
 from datetime import date
 
 import numpy as np
@@ -78,7 +79,11 @@ def _sessions_between(older: pd.Timestamp, newer: pd.Timestamp) -> int:
     return len(sessions(older + pd.Timedelta(days=1), newer))
 
 
-def stale_sources(newest_by_series: dict[str, date], max_lag_sessions: int = 5) -> list[str]:
+def stale_sources(
+    newest_by_series: dict[str, date],
+    max_lag_sessions: int = 5,
+    fetched_together: Mapping[str, Hashable] | None = None,
+) -> list[str]:
     """One message per daily source whose newest row is too far behind its peers'.
 
     Peers are the series of ``newest_by_series`` that are daily and published daily
@@ -93,6 +98,11 @@ def stale_sources(newest_by_series: dict[str, date], max_lag_sessions: int = 5) 
         Series id → date of its newest accepted row.
     max_lag_sessions : int
         ``Params.ingest.stale_sessions``.
+    fetched_together : mapping, optional
+        Series id → the fetch it came in (a snapshot file's ``snapshot_date``). Peers are
+        then only the series fetched together: a bundled snapshot assembles files
+        downloaded on different days, and a file is stale against the files downloaded
+        with it, not against one saved a month later. None (a live run): all are peers.
 
     Returns
     -------
@@ -108,18 +118,23 @@ def stale_sources(newest_by_series: dict[str, date], max_lag_sessions: int = 5) 
         and spec(sid).frequency is Frequency.DAILY
         and spec(sid).availability in _DAILY_RULES
     }
-    if len(daily) < 2:
-        return []
-    newest = max(daily.values())
-    # the peer named in messages: the first in registry order among those ending newest
-    leader = next(sid for sid in SERIES if daily.get(sid) == newest)
+    groups: dict[Hashable, dict[str, pd.Timestamp]] = {}
+    for sid, d in daily.items():
+        key = None if fetched_together is None else fetched_together.get(sid)
+        groups.setdefault(key, {})[sid] = d
     out = []
-    for sid in sorted(daily):
-        behind = _sessions_between(daily[sid], newest)
-        if behind > max_lag_sessions:
-            out.append(
-                f"{sid}: newest row {daily[sid].date()} is {behind:,} sessions behind "
-                f"{leader} ({newest.date()}), more than {max_lag_sessions}: "
-                "a stale or truncated source"
-            )
-    return out
+    for peers in groups.values():
+        if len(peers) < 2:
+            continue
+        newest = max(peers.values())
+        # the peer named in messages: the first in registry order among those ending newest
+        leader = next(sid for sid in SERIES if peers.get(sid) == newest)
+        for sid, d in peers.items():
+            behind = _sessions_between(d, newest)
+            if behind > max_lag_sessions:
+                out.append(
+                    f"{sid}: newest row {d.date()} is {behind:,} sessions behind "
+                    f"{leader} ({newest.date()}), more than {max_lag_sessions}: "
+                    "a stale or truncated source"
+                )
+    return sorted(out)

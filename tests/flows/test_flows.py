@@ -233,3 +233,26 @@ def test_rerunning_an_older_day_keeps_the_newer_modelled_history(
     daily_flow(as_of="2025-01-06", db_path=str(path), artifacts=False)
     assert db.query(path, q).equals(before)
     assert before["d"][0] == AS_OF
+
+
+def test_a_default_run_refuses_a_source_that_ends_years_before_its_peers(
+    snapshot_copy: Path, tmp_path: Path
+) -> None:
+    """Issue 12 case 4: VIX3M cut cleanly after 2018-02-15 must not size 2018-02-15."""
+    from flows.daily import daily_flow
+    from tasks.ingest import SourceStaleError
+
+    vix3m = snapshot_copy / "cboe_VIX3M_History.csv"
+    lines = vix3m.read_text().splitlines(keepends=True)
+    cut = next(i for i, line in enumerate(lines) if line.startswith("02/15/2018"))
+    vix3m.write_text("".join(lines[: cut + 1]))
+    path = tmp_path / "fresh.duckdb"
+    with pytest.raises(SourceStaleError) as err:
+        daily_flow(snapshot_dir=str(snapshot_copy), db_path=str(path), artifacts=False)
+    first = str(err.value).splitlines()[0]
+    assert first.startswith("vix3m: newest row 2018-02-15 is ")
+    assert "sessions behind vix (2026-07-22), more than 5" in first
+    runs = db.query(path, "SELECT status, as_of FROM runs")
+    assert runs["status"].tolist() == ["failed"]
+    n = db.query(path, "SELECT count(*) n FROM observations")["n"][0]
+    assert n == 0  # the failed run published nothing

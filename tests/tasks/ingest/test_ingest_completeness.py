@@ -16,6 +16,7 @@ from tasks.ingest import (
     malformed_rows,
     parse_cboe_index,
     parse_snapshot,
+    read_manifest,
     stale_sources,
     too_many_rejected,
 )
@@ -100,3 +101,14 @@ def test_the_bundled_snapshot_ends_are_what_the_rule_sees() -> None:
     # SPX's Yahoo re-save runs to 2026-08-21, a month past the CBOE and FRED files
     assert newest["spx"] == date(2026, 8, 21) and newest["vix"] == date(2026, 7, 22)
     assert stale == {"fed_funds", "vix", "vix3m", "vix6m", "vix9d", "vvix"}
+    # judged against the files downloaded with them (the manifest's snapshot_date), the
+    # bundled files are complete: none ends more than 5 sessions before its batch
+    together = {e["series_id"]: e["snapshot_date"] for e in read_manifest(SNAPSHOT)["files"]}
+    assert stale_sources(newest, fetched_together=together) == []
+
+
+def test_a_file_is_stale_against_the_files_fetched_with_it() -> None:
+    newest = {"spx": date(2026, 8, 21), "vix": date(2026, 7, 22), "vix3m": date(2018, 2, 15)}
+    together = {"spx": "2026-08-22", "vix": "2026-07-23", "vix3m": "2026-07-23"}
+    (msg,) = stale_sources(newest, fetched_together=together)
+    assert msg.startswith("vix3m: newest row 2018-02-15 is ") and "behind vix (2026-07-22)" in msg

@@ -23,9 +23,10 @@ from tasks.book.marks import mark_book
 from tasks.book.positions import BookState, options_value, state_from_record, state_record
 from tasks.book.reconcile import positions_frame, read_positions_csv, reconcile
 from tasks.book.sizing import run_book, start_from_portfolio
+from tasks.market import calendar
 from tasks.market.chain import Chain, read_chain
 from tasks.market.frame import MarketDataMissing, context_at, market_frame
-from tasks.risk import joint_scenarios, p_hurdle, trailing_sessions
+from tasks.risk import fills_account, joint_scenarios, p_hurdle, read_fills_csv, trailing_sessions
 from tasks.signals import compute_signals
 from tasks.sizing import SizingInputs, SizingResult
 from tasks.structures import vol_of_vol
@@ -48,6 +49,8 @@ class BookRun:
     sized: list[SizingResult] = field(default_factory=list)  # the ``extend`` days
     # the positions file against the shadow book: one line per difference (the file wins)
     reconciliation: list[str] = field(default_factory=list)
+    #: where the IRR's history comes from (SPEC §6): the book, or the user's fills file
+    irr_source: str = "the book's account"
 
     @property
     def today(self) -> StepResult:
@@ -126,7 +129,7 @@ def _risk_from_account(
     p = p_hurdle(resampled_years(account, on, rk), wacc, float(risk["hurdle_bps"].iloc[0]))
     risk["p_hurdle"] = p
     note = (
-        f"IRR {res.irr:.2%} from the book's account: P&L ${res.pnl:,.0f} on mean capital at "
+        f"IRR {res.irr:.2%} from {run.irr_source}: P&L ${res.pnl:,.0f} on mean capital at "
         f"risk ${res.capital:,.0f} over {res.days} days ({res.sessions} sessions)"
         if np.isfinite(res.irr)
         else f"IRR unknown ({res.note})"
@@ -156,6 +159,15 @@ def _risk_from_account(
     daily = d.daily_sizing if d.daily_sizing is not None else pd.DataFrame()
     positions = d.positions if d.positions is not None else pd.DataFrame()
     return SizingResult(daily, risk, positions, rationale)
+
+
+def _fills_history(path: str, last: pd.Timestamp) -> pd.DataFrame:
+    """The sleeve's daily account from a user's fills file, every session from its first
+    fill to ``last`` (realised P&L; see :func:`tasks.risk.fills.fills_account`)."""
+    fills = read_fills_csv(path)
+    opened = pd.concat([fills.condors["open_date"], fills.hedges["open_date"]])
+    first = pd.Timestamp(opened.min()) if len(opened) else last
+    return fills_account(fills, calendar.sessions(min(first, last), last))
 
 
 def user_positions(portfolio: Portfolio) -> pd.DataFrame | None:
@@ -272,6 +284,11 @@ def run_books(
                                  chains, params.sizing.hist_window)  # fmt: skip
             # the warm start's past sessions size lazily; today and reruns size in full
             full_days = [day, *later, *extend]
+            # SPEC §6: a fills file replaces the book's history for the IRR (and so the
+            # hurdle rule): the sizing of the first stepped day reads the fills' account
+            fills = _fills_history(p.fills_file, max(days)) if p.fills_file else None
+            if fills is not None:
+                account = fills[fills["as_of"] < min(days)]
             user = user_positions(p)
             notes: list[str] = []
             if user is None:
@@ -288,6 +305,9 @@ def run_books(
             wbook.write_book_sessions(con, pid, days, _tables(steps))
             run = BookRun(pid, day, steps, params, prev is None, later, reconciliation=notes)
             full = wbook.read_account(con, pid)
+            if fills is not None:
+                full = fills
+                run.irr_source = f"the fills file {p.fills_file}"
             run.sizing = _risk_from_account(run, full, params.risk.irr_window)
             stepped = {s.state.as_of for s in steps}
             run.sized = [

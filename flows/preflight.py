@@ -105,6 +105,7 @@ def load_config(path: Path) -> PortfolioFile:
     """The validated portfolio file; :class:`InputError` naming file and key otherwise."""
     from schemas.config import ConfigError, load_portfolios
     from tasks.book.reconcile import PositionsFileError, read_positions_csv
+    from tasks.risk.fills import FillsError, read_fills_csv
 
     try:
         loaded = load_portfolios(path)
@@ -115,6 +116,11 @@ def load_config(path: Path) -> PortfolioFile:
             try:
                 read_positions_csv(p.positions_file)
             except PositionsFileError as exc:
+                raise InputError(f"{path}: portfolio {p.portfolio_id}: {exc}") from None
+        if p.fills_file:
+            try:
+                read_fills_csv(p.fills_file)
+            except FillsError as exc:
                 raise InputError(f"{path}: portfolio {p.portfolio_id}: {exc}") from None
     return loaded
 

@@ -60,7 +60,7 @@ from tasks.risk.capital import (
     wacc,
 )
 from tasks.risk.capm import capm_expected_return, cost_of_equity
-from tasks.risk.fills import FILLS_COLUMNS, Fills, FillsError, read_fills_csv
+from tasks.risk.fills import FILLS_COLUMNS, Fills, FillsError, fills_account, read_fills_csv
 from tasks.risk.returns import (
     CONDOR_EVENT_COLUMNS,
     HEDGE_EVENT_COLUMNS,
@@ -115,6 +115,7 @@ __all__ = [
     "portfolio_beta",
     "proportional_path",
     "quick_ratio",
+    "fills_account",
     "read_fills_csv",
     "risk_inverse_weights",
     "rolling_beta",

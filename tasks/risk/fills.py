@@ -9,6 +9,7 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
+from tasks.conventions import MULTIPLIER
 from tasks.risk.returns import CONDOR_EVENT_COLUMNS, HEDGE_EVENT_COLUMNS
 
 #: Column names of a user's fills CSV (see :func:`read_fills_csv`).
@@ -194,3 +195,58 @@ def _check_values(
         is_hedge & is_closed & ~(v >= 0), "close_value must be a non-negative number once closed"
     )
     check.flag(is_hedge & ~is_closed & v.notna(), "close_value is given but close_date is blank")
+
+
+def fills_account(fills: Fills, sessions: pd.DatetimeIndex) -> pd.DataFrame:
+    """The sleeve's daily account rebuilt from a fills file (SPEC §6: the fills file
+    "replaces the book's history" for the IRR, EVA and p_hurdle).
+
+    A fills file holds entries and exits, not daily marks, so P&L is counted when it is
+    realised: a condor's ``(credit − close_cost)·100·contracts`` and a hedge's
+    ``(close_value − premium)·100·units`` on its ``close_date``; a position still open
+    adds no P&L. Capital at risk on a session is what the positions open at its close put
+    at risk: a condor's ``(width − credit)·100·contracts`` and a hedge's
+    ``premium·100·units``, from ``open_date`` up to the session before ``close_date``.
+
+    Parameters
+    ----------
+    fills : Fills
+        From :func:`read_fills_csv`.
+    sessions : DatetimeIndex
+        The sessions to build (ascending); fills after the last one are ignored
+        (point-in-time: they are not known yet).
+
+    Returns
+    -------
+    DataFrame
+        ``as_of, condor_pnl, hedge_pnl, capital_at_risk`` (USD), one row per session — the
+        columns :func:`tasks.book.account.account_irr` reads.
+    """
+    days = pd.DatetimeIndex(sessions).normalize()
+    day = days.to_numpy()[:, None]
+
+    def open_mask(ev: pd.DataFrame) -> np.ndarray:
+        opened = pd.to_datetime(ev["open_date"]).to_numpy()[None, :]
+        closed = pd.to_datetime(ev["close_date"]).to_numpy()[None, :]
+        return (opened <= day) & ~(closed <= day)  # NaT (still open) never compares true
+
+    def realised_on(ev: pd.DataFrame, pnl: np.ndarray) -> np.ndarray:
+        closed = pd.to_datetime(ev["close_date"]).to_numpy()[None, :]
+        return ((closed == day) * np.nan_to_num(pnl)[None, :]).sum(axis=1)
+
+    c, h = fills.condors, fills.hedges
+    c_n = c["contracts"].to_numpy(float) * MULTIPLIER
+    h_n = h["units"].to_numpy(float) * MULTIPLIER
+    c_risk = (c["width"].to_numpy(float) - c["credit"].to_numpy(float)) * c_n
+    h_risk = h["premium"].to_numpy(float) * h_n
+    c_pnl = (c["credit"].to_numpy(float) - c["close_cost"].to_numpy(float)) * c_n
+    h_pnl = (h["close_value"].to_numpy(float) - h["premium"].to_numpy(float)) * h_n
+    return pd.DataFrame(
+        {
+            "as_of": days,
+            "condor_pnl": realised_on(c, c_pnl),
+            "hedge_pnl": realised_on(h, h_pnl),
+            "capital_at_risk": (open_mask(c) * c_risk[None, :]).sum(axis=1)
+            + (open_mask(h) * h_risk[None, :]).sum(axis=1),
+        }
+    )

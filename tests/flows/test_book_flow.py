@@ -188,3 +188,69 @@ def test_a_positions_file_that_differs_is_reconciled_and_the_file_wins(
     for table in ("book", "account_daily"):
         q = f"SELECT * FROM {table} WHERE portfolio_id = 'promoter_1m' ORDER BY ALL"
         pd.testing.assert_frame_equal(_q(path, q), _q(copy, q))
+
+
+FILLS = """position_id,kind,open_date,close_date,contracts,width,credit,close_cost,premium,close_value
+c-1,condor,2026-03-02,2026-04-10,2,50,1.5,0.5,,
+h-1,hedge,2026-05-01,2026-06-01,1,,,,2.0,3.0
+c-2,condor,2026-07-01,,1,50,2.0,,,
+"""
+
+
+def test_a_fills_file_replaces_the_books_history_for_the_irr(three_days, tmp_path: Path) -> None:
+    """SPEC §6: with a fills file, IRR and EVA come from the user's fills, not the book."""
+    import exchange_calendars as xcals
+
+    from flows.daily import daily_flow
+
+    path, cfg = three_days
+    copy = tmp_path / "w.duckdb"
+    shutil.copyfile(path, copy)
+    fills = tmp_path / "fills.csv"
+    fills.write_text(FILLS)
+    cfg2 = tmp_path / "p.toml"
+    cfg2.write_text(cfg.read_text().replace(
+        'portfolio_id = "steward_1m"', f'portfolio_id = "steward_1m"\nfills_file = "{fills}"'
+    ))  # fmt: skip
+    daily_flow(as_of=DAYS[2], db_path=str(copy), config_path=str(cfg2), artifacts=False)
+    risk = _q(copy, f"SELECT * FROM portfolio_risk WHERE as_of = DATE '{DAYS[2]}' "
+                    "AND portfolio_id = 'steward_1m'").iloc[0]  # fmt: skip
+
+    # by hand: P&L realised at close = (1.5 − 0.5)·100·2 + (3.0 − 2.0)·100·1 = $300; capital
+    # at risk per session = (50 − 1.5)·200 while c-1 is open, 2.0·100 while h-1 is, then
+    # (50 − 2.0)·100 for c-2; the window runs from the first fill (fewer than 252 sessions)
+    cal = xcals.get_calendar("XNYS", start="2026-01-01")
+    days = cal.sessions_in_range("2026-03-02", DAYS[2])
+    cap = sum(
+        9700.0 * (pd.Timestamp("2026-03-02") <= d < pd.Timestamp("2026-04-10"))
+        + 200.0 * (pd.Timestamp("2026-05-01") <= d < pd.Timestamp("2026-06-01"))
+        + 4800.0 * (d >= pd.Timestamp("2026-07-01"))
+        for d in days
+    ) / len(days)
+    irr = (1 + 300.0 / cap) ** (365 / 142) - 1  # 2026-03-02 → 2026-07-22 is 142 days
+    assert risk["irr"] == pytest.approx(irr, rel=1e-9)
+    assert risk["eva"] == pytest.approx((irr - risk["wacc"]) * cap, rel=1e-9)
+    assert f"from the fills file {fills}" in risk["rationale"]
+    # the book itself is still the shadow book's: the fills file only replaces the history
+    q = "SELECT * FROM book WHERE portfolio_id = 'steward_1m' ORDER BY ALL"
+    pd.testing.assert_frame_equal(_q(path, q), _q(copy, q))
+
+
+def test_a_malformed_fills_file_is_refused_before_the_run_naming_line_and_column(
+    tmp_path: Path,
+) -> None:
+    from flows.preflight import InputError, load_config
+
+    fills = tmp_path / "fills.csv"
+    fills.write_text(
+        FILLS.replace("c-2,condor,2026-07-01,,1,50,2.0", "c-2,condor,2026-07-01,,1,50,two")
+    )
+    cfg = tmp_path / "p.toml"
+    cfg.write_text((EXAMPLES / "portfolios.toml").read_text().replace(
+        'portfolio_id = "steward_1m"', f'portfolio_id = "steward_1m"\nfills_file = "{fills}"'
+    ))  # fmt: skip
+    with pytest.raises(InputError) as err:
+        load_config(cfg)
+    msg = str(err.value)
+    assert msg.startswith(f"{cfg}: portfolio steward_1m: ")
+    assert "line 4" in msg and "credit" in msg

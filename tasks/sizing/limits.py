@@ -104,7 +104,7 @@ class LimitDecision:
 
     proposed: np.ndarray
     kept: BookCheck
-    crash_rule: bool  # the crash limit applied (the open book alone keeps within it)
+    crash_rule: bool  # the open book alone keeps within the crash limit
     rejected: tuple[tuple[str, ...], ...]  # limits each refused larger book failed, top first
     feasible: bool  # the kept book meets the quick ratio
     crash_breach: bool  # the kept book's crash loss is beyond the limit
@@ -146,20 +146,19 @@ def fit_limits(
 ) -> LimitDecision:
     """Walk ``floor(f·proposed)`` from the top; keep the first book within the limits.
 
-    The crash limit applies only when the open book with no new condors keeps within it
-    (otherwise new condors are not its cause, and cutting them would not fix it). With no
-    book within the limits, the book with no new condors is kept (infeasible when it fails
-    the quick ratio).
+    With no book within the limits, the book with no new condors is kept (infeasible when
+    it fails the quick ratio; a crash breach when the open book alone is beyond the crash
+    limit — new condors would only add to that loss, so none are opened until exits and
+    the hedge bring the book back within it).
     """
     args = (equity, book, new, hedge, macro, params)
     zero = check_book(np.zeros_like(proposed), *args)
-    crash_rule = CRASH in params.sizing.scenarios and not breaches_crash(
-        zero.stress_total, equity, params
-    )
+    crash_on = CRASH in params.sizing.scenarios
+    crash_rule = crash_on and not breaches_crash(zero.stress_total, equity, params)
     kept, rejected = zero, []
     for cand in risk.proportional_path(proposed)[::-1]:
         check = check_book(cand, *args)
-        failed = failed_limits(check, equity, crash_rule, params)
+        failed = failed_limits(check, equity, crash_on, params)
         if not failed:
             kept = check
             break

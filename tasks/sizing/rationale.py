@@ -156,7 +156,7 @@ def limit_lines(limits: LimitDecision, equity: float, params: Params) -> list[st
         lines.append(
             f"crash loss ${-float(k.stress_total[CRASH]):,.0f} exceeds max drawdown "
             f"${sz.max_drawdown * equity:,.0f} even with no new condors (the existing book and "
-            "holdings): hedge capped"
+            "holdings): no new condors, hedge capped"
         )
     elif CRASH in limits.binding:
         lines.append(
@@ -194,7 +194,7 @@ def binding_line(d: Decisions) -> str:
     if not free.any():
         return "binding: no free ladder slot (the book holds every tranche): no new condors"
     if limits.crash_breach:
-        return "binding: the crash limit (the existing book alone exceeds max drawdown)"
+        return "binding: the crash limit (the existing book alone exceeds max drawdown): no new condors"
     if not limits.feasible:
         return "binding: the quick-ratio rule (infeasible even with no new condors)"
     if limits.binding:

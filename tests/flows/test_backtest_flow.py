@@ -51,6 +51,24 @@ def test_rows_per_session_and_variant(bt_db: Path) -> None:
     assert s["sessions"] == len(a)
 
 
+@pytest.mark.filterwarnings("ignore")  # quantstats 0.0.86 emits pandas deprecation warnings
+def test_cagr_and_max_drawdown_agree_with_quantstats(bt_db: Path) -> None:
+    """Issue 9: the summary's figures are those quantstats finds on the stored NAV."""
+    import quantstats as qs
+
+    daily = _q(bt_db, "SELECT * FROM backtest_daily WHERE backtest_id = 'full' ORDER BY as_of")
+    summary = _q(bt_db, "SELECT * FROM backtest_summary WHERE backtest_id = 'full'")
+    for variant in ("alvh", "none"):
+        v = daily[daily["variant"] == variant]
+        nav = pd.Series(v["nav"].to_numpy(), index=pd.DatetimeIndex(v["as_of"]))
+        # the first session's return is against the portfolio file's equity (the start NAV)
+        returns = pd.concat([pd.Series([1_000_000.0]), nav.reset_index(drop=True)]).pct_change()
+        returns = pd.Series(returns.iloc[1:].to_numpy(), index=nav.index)
+        s = summary[summary["variant"] == variant].iloc[0]
+        assert s["cagr"] == pytest.approx(qs.stats.cagr(returns), rel=1e-9)
+        assert s["max_drawdown"] == pytest.approx(qs.stats.max_drawdown(returns), rel=1e-9)
+
+
 def test_no_look_ahead(bt_db: Path) -> None:
     full = _q(bt_db, f"SELECT * FROM backtest_daily WHERE backtest_id = 'full' "
                      f"AND variant = 'alvh' AND as_of <= DATE '{CUT}' ORDER BY as_of")  # fmt: skip

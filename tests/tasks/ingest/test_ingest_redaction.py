@@ -128,6 +128,8 @@ def test_an_upstream_echoing_the_key_leaks_it_into_no_message_or_log(
 ) -> None:
     key = hashlib.md5(mode.encode()).hexdigest()  # 32 characters, like a FRED key
     caplog.set_level(logging.DEBUG)
+    # the CLI quiets urllib3 (tests of it may run first in this process): hear it here
+    caplog.set_level(logging.DEBUG, logger="urllib3")
     with EchoServer(mode) as srv:
         urls = SourceUrls(
             fred_api=srv.url + "/fred", retries=1, backoff_factor=0.0, read_timeout=2.0

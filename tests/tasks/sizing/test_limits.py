@@ -121,11 +121,14 @@ def test_infeasible_book_keeps_no_new_condors() -> None:
     assert limit_lines(d, E, _params())[-1].startswith("book infeasible: quick ratio 0.00 < 1.5")
 
 
-def test_open_book_beyond_the_crash_limit_does_not_cut_new_condors() -> None:
+def test_open_book_beyond_the_crash_limit_opens_no_new_condors() -> None:
+    # new condors would only add to a crash loss the open book already exceeds
     d = fit_limits(np.array([4]), E, _book(crash=-20_000.0), NEW, HEDGE, False, _params())
-    assert not d.crash_rule and int(d.contracts[0]) == 4 and not d.scaled
-    assert d.crash_breach and d.binding == ()
-    assert limit_lines(d, E, _params())[0].startswith("crash loss $28,000 exceeds max drawdown")
+    assert not d.crash_rule and int(d.contracts[0]) == 0 and d.scaled
+    assert d.crash_breach and d.binding == ("crash",)
+    line = limit_lines(d, E, _params())[0]
+    assert line.startswith("crash loss $20,000 exceeds max drawdown $10,000")  # the book alone
+    assert "no new condors, hedge capped" in line
 
 
 def test_nothing_proposed_nothing_cut() -> None:

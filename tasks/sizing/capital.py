@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+import pandas as pd
 
 from schemas.config import Params, Portfolio
 from tasks import risk
@@ -38,6 +39,9 @@ class CapitalCost:
     wacc_high: float
     hurdle_rule: str = "trailing"  # "bootstrap": step 4 tests p_hurdle, not the spread
     p_hurdle_min: float = 0.5
+    #: the close the IRR's window ends on (the book's: the previous close, knowable before
+    #: today's orders); None when unknown
+    irr_through: pd.Timestamp | None = None
     # bootstrapped annual returns on capital (SPEC §6 p_hurdle); empty when not resampled
     resampled_years: np.ndarray = field(default_factory=lambda: np.array([]), repr=False)
 
@@ -107,6 +111,7 @@ def capital_cost(
         drag=risk.collateral_drag(portfolio.idle_collateral, V, risk_free, rk.r_sweep),
         irr=float(irr.irr) if irr is not None else float("nan"),
         irr_note=note,
+        irr_through=irr.window_end if irr is not None and np.isfinite(irr.irr) else None,
         hurdle_bps=rk.hurdle_bps,
         wacc_high=params.sizing.wacc_high,
         hurdle_rule=rk.hurdle_rule,

@@ -92,8 +92,10 @@ def capital_lines(d: Decisions) -> list[str]:
     ]
     if np.isfinite(cap.irr):
         cmp = "<" if pr.regime[1] else "≥"
+        # the hurdle reads the IRR known before today's orders: say which close it is
+        through = f" (to {cap.irr_through:%Y-%m-%d})" if cap.irr_through is not None else ""
         lines.append(
-            f"IRR {cap.irr:.1%} vs WACC {w.wacc:.2%}: spread {p.spread:.0f} bp {cmp} hurdle "
+            f"IRR {cap.irr:.1%}{through} vs WACC {w.wacc:.2%}: spread {p.spread:.0f} bp {cmp} hurdle "
             f"{cap.hurdle_bps:.0f} bp"
             + (f": new contracts × {sz.hurdle_mult:g}" if pr.regime[1] else "")
         )

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from httpreplay import ReplayServer, Reply
 from paths import FIXTURES
-from test_live_flow import AS_OF, _routes
+from test_live_flow import AS_OF, _point_sources_at, _routes
 
 from warehouse import db
 
@@ -27,10 +27,7 @@ def _run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cndr: Reply) -> tuple[
     routes = _routes()
     routes["/cboe/CNDR_History.csv"] = [cndr]
     with ReplayServer(routes) as server:
-        monkeypatch.setenv("CONDORCAP_CBOE_INDEX", f"{server.url}/cboe")
-        monkeypatch.setenv("CONDORCAP_FRED_GRAPH", f"{server.url}/fredgraph.csv")
-        monkeypatch.setenv("CONDORCAP_BACKOFF_FACTOR", "0.01")
-        monkeypatch.delenv("FRED_API_KEY", raising=False)
+        _point_sources_at(server, monkeypatch)
         path = tmp_path / "w.duckdb"
         res = daily_flow(as_of=AS_OF, source="live", db_path=str(path), artifacts=False)
         assert server.requests_for("/cboe/CNDR_History.csv")

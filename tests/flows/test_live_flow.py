@@ -47,16 +47,21 @@ def _routes() -> dict[str, list[Reply]]:
     return routes
 
 
+def _point_sources_at(server: ReplayServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every live source at the replay server (no FRED key: FRED's graph CSV is used)."""
+    monkeypatch.setenv("CONDORCAP_CBOE_INDEX", f"{server.url}/cboe")
+    monkeypatch.setenv("CONDORCAP_FRED_GRAPH", f"{server.url}/fredgraph.csv")
+    monkeypatch.setenv("CONDORCAP_BACKOFF_FACTOR", "0.01")
+    monkeypatch.delenv("FRED_API_KEY", raising=False)
+
+
 def test_live_run_fetches_every_source_and_logs_each_fetch(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from flows.daily import daily_flow
 
     with ReplayServer(_routes()) as server:
-        monkeypatch.setenv("CONDORCAP_CBOE_INDEX", f"{server.url}/cboe")
-        monkeypatch.setenv("CONDORCAP_FRED_GRAPH", f"{server.url}/fredgraph.csv")
-        monkeypatch.setenv("CONDORCAP_BACKOFF_FACTOR", "0.01")
-        monkeypatch.delenv("FRED_API_KEY", raising=False)
+        _point_sources_at(server, monkeypatch)
         path = tmp_path / "w.duckdb"
         res = daily_flow(as_of=AS_OF, source="live", db_path=str(path), artifacts=False)
         vix_requests = server.requests_for("/cboe/VIX_History.csv")

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from paths import FIXTURES, SNAPSHOT
+from paths import FIXTURES
+from snapshot_obs import snapshot_observations
 
-from schemas.config import PricingParams, ReleaseLags
-from tasks import ingest
+from schemas.config import PricingParams
 from tasks.market.frame import market_frame
 from tasks.market.surface import VolTerm, long_end_vix6m, surface_slopes, vix_future
 
@@ -61,18 +61,7 @@ def test_the_frame_fills_a_stale_vix6m_point_in_time_and_flags_it() -> None:
 
 
 def _snapshot_obs() -> pd.DataFrame:
-    parts = []
-    for fetch in ingest.read_snapshot(SNAPSHOT):
-        if fetch.series_id not in ("spx", "vix", "vix9d", "vix3m", "vix6m", "tbill_3m"):
-            continue
-        rows = ingest.parse(fetch)
-        rows = rows[(rows["date"] >= "2013-06-01") & (rows["date"] <= "2015-01-31")]
-        rows = ingest.assign_available_at(rows.dropna(subset=["value"]), fetch.series_id,
-                                          ReleaseLags())  # fmt: skip
-        parts.append(rows.assign(series_id=fetch.series_id))
-    obs = pd.concat(parts, ignore_index=True)
-    return obs.assign(date=obs["date"].astype("datetime64[ns]"),
-                      available_at=obs["available_at"].astype("datetime64[ns]"))  # fmt: skip
+    return snapshot_observations("2013-06-01", "2015-01-31")
 
 
 def test_a_quarter_stale_vix6m_estimate_beats_a_flat_vix3m_on_real_settlements() -> None:

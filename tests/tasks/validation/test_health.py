@@ -7,9 +7,9 @@ import math
 import pandas as pd
 import pytest
 from paths import FIXTURES, SNAPSHOT
+from snapshot_obs import snapshot_observations
 
-from schemas.config import Params, ReleaseLags, ValidationParams
-from tasks import ingest
+from schemas.config import Params, ValidationParams
 from tasks.validation.fit import TrackingFigures
 from tasks.validation.health import health_flags, health_line, model_health
 
@@ -30,17 +30,7 @@ def _csv(path, fmt: str) -> pd.Series:
 
 @pytest.fixture(scope="module")
 def obs() -> pd.DataFrame:
-    parts = []
-    for fetch in ingest.read_snapshot(SNAPSHOT):
-        if fetch.series_id not in ("spx", "vix", "vix9d", "vix3m", "vix6m", "tbill_3m"):
-            continue
-        rows = ingest.parse(fetch)
-        rows = rows[(rows["date"] >= "2014-12-01") & (rows["date"] <= "2018-02-28")]
-        rows = ingest.assign_available_at(rows.dropna(subset=["value"]), fetch.series_id,
-                                          ReleaseLags())  # fmt: skip
-        parts.append(
-            rows.assign(series_id=fetch.series_id)[["series_id", "date", "value", "available_at"]]
-        )
+    parts = [snapshot_observations("2014-12-01", "2018-02-28")]
     cndr = _csv(CNDR_FILE, "%m/%d/%Y")
     parts.append(pd.DataFrame({"series_id": "cndr", "date": cndr.index, "value": cndr.to_numpy(),
                                "available_at": cndr.index}))  # fmt: skip

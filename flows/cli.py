@@ -165,11 +165,12 @@ class _NoEngineFailures(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         engine = record.name.startswith(("prefect.flow_runs", "prefect.task_runs"))
         msg = str(record.msg)
-        # the redaction filter (tasks.ingest.redaction) may already have folded the
-        # traceback into the message and cleared exc_info: recognise it by its text too
+        # the redaction filter (tasks.ingest.redaction) may already have rendered the
+        # traceback into exc_text and cleared exc_info: recognise it by either, or by text
         failure = (
             record.exc_info is not None
-            or msg.startswith("Finished in state")
+            or bool(record.exc_text)
+            or msg.startswith(("Finished in state", "Task run failed with exception"))
             or "Traceback (most recent call last)" in msg
             or msg.startswith("Encountered exception during execution")
         )

@@ -117,11 +117,30 @@ def ingest(
     futures = [
         steps.ingest_source.submit(f, params.release_lags, limits=params.ingest) for f in changed
     ]
-    done = {
-        sources.fetch_key(f): r
-        for f, fut in zip(changed, futures, strict=True)
-        if (r := _kept(f, fut)) is not None
-    }
+    done: dict[sources.FetchKey, steps.IngestedSource] = {}
+    failed: list[Exception] = []
+    for f, fut in zip(changed, futures, strict=True):
+        try:
+            r = _kept(f, fut)
+        except Exception as exc:  # collected: every failed source is named, not the first
+            failed.append(exc)
+            continue
+        if r is not None:
+            done[sources.fetch_key(f)] = r
+    if len(failed) == 1:
+        raise failed[0]
+    if failed:  # one line each (a traceback per source stays in the Prefect logs)
+        lines = [str(e).splitlines()[0] for e in failed]
+        if source == "live":
+            lines.append(
+                "hint: an upstream answered with something other than data; "
+                "`condorcap run --source snapshot` runs offline on the bundled data"
+            )
+        kinds = {type(e) for e in failed}
+        kind = kinds.pop() if len(kinds) == 1 else sources.SourceError
+        raise kind(
+            "\n".join([f"{len(failed)} of {len(changed)} sources failed validation:", *lines])
+        )
     for f in unchanged:
         done[sources.fetch_key(f)] = steps.unchanged_source(f, prints[sources.fetch_key(f)])
     for key, i in done.items():

@@ -163,8 +163,11 @@ def ingest_source(
     try:
         result = validate(rows, fetch.source, fetch.series_id, as_of=run_session_day(as_of))
     except SchemaLevelError as exc:
+        # validate() names the series and source label; the URL or path is what the
+        # user can act on, so it replaces the label rather than repeating it
+        why = str(exc).removeprefix(f"{fetch.series_id} from {fetch.source}: ")
         raise SchemaLevelError(
-            sources.redact(f"{fetch.series_id} from {fetch.url}: {exc}")
+            sources.redact(f"{fetch.series_id} from {fetch.url}: {why}")
         ) from exc
     checks = ", ".join(sorted(set(result.quarantine["check_name"])))
     sources.check_rejections(result.rows_parsed, result.rows_quarantined, where, limits, checks)

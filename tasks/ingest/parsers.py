@@ -377,11 +377,19 @@ def parse(fetch: FetchResult) -> pd.DataFrame:
     Raises
     ------
     SourceParseError
-        Unknown format, or a response that cannot be parsed at all (names source and URL).
+        Unknown format, a response that cannot be parsed at all, or one with a header
+        and no data rows (names source and URL).
     """
     parser = PARSERS.get(fetch.fmt)
     if parser is None:
         raise SourceParseError(
             f"{fetch.series_id} from {fetch.source} {fetch.url}: unknown format {fetch.fmt!r}"
         )
-    return parser(fetch.raw, fetch.series_id, f"{fetch.source} {fetch.url}")
+    rows = parser(fetch.raw, fetch.series_id, f"{fetch.source} {fetch.url}")
+    if rows.empty:
+        # a header with nothing under it is a failed download or a cut file, never an
+        # empty history: loading it would let the run fall back on older data
+        raise SourceParseError(
+            f"{fetch.series_id} from {fetch.source} {fetch.url}: no data rows (header only)"
+        )
+    return rows

@@ -282,6 +282,33 @@ def test_a_day_after_the_vix_data_fails_in_one_line_and_changes_no_data(
     assert [(r[1], str(r[2]), r[5]) for r in failed] == [("daily", "2026-08-20", "failed")]
 
 
+def test_a_header_only_source_fails_in_one_line_without_a_traceback(
+    daily_db: Path, snapshot_copy: Path, tmp_path: Path
+) -> None:
+    # the file a failed download leaves: a header and nothing under it
+    vix3m = snapshot_copy / "cboe_VIX3M_History.csv"
+    vix3m.write_text(vix3m.read_text().splitlines()[0] + "\n")
+    path = tmp_path / "w.duckdb"
+    path.write_bytes(daily_db.read_bytes())
+    before = _tables(path)
+    home = tmp_path / "prefect-home"
+    home.mkdir()
+    res = _cli(
+        "run", "--snapshot-dir", str(snapshot_copy), "--db", str(path),
+        env={"PREFECT_HOME": str(home)},
+    )  # fmt: skip
+    assert res.returncode == 1, res.stderr
+    assert [line for line in res.stderr.splitlines() if line.startswith("error:")] == [
+        f"error: run failed: vix3m from snapshot {vix3m}: no data rows (header only)"
+    ]
+    # the failed validation task's record (and its traceback) is for --verbose only
+    assert "Traceback" not in res.stderr and "Task run failed" not in res.stderr
+    after = _tables(path)
+    assert {k: v for k, v in after.items() if k != "runs"} == {
+        k: v for k, v in before.items() if k != "runs"
+    }
+
+
 def test_a_default_run_sizes_the_latest_complete_session_and_says_why(
     daily_db: Path, tmp_path: Path
 ) -> None:

@@ -82,3 +82,25 @@ def test_live_run_fetches_every_source_and_logs_each_fetch(
     assert spx["value"].tolist() == [6941.47]  # the recorded FRED close
     risk = db.query(path, "SELECT portfolio_id, wacc FROM portfolio_risk")
     assert len(risk) == 2 and risk["wacc"].between(0.0, 0.2).all()
+
+
+def test_every_source_that_fails_validation_is_named_one_line_each(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from flows.daily import daily_flow
+
+    routes = _routes()
+    page = b"<html><body>Access denied</body></html>"
+    for route in ("/cboe/VIX3M_History.csv", "/fredgraph.csv?id=DTB3"):
+        routes[route] = [Reply(200, page, content_type="text/html")]
+    with ReplayServer(routes) as server:
+        _point_sources_at(server, monkeypatch)
+        path = tmp_path / "w.duckdb"
+        with pytest.raises(sources.SourceParseError) as err:
+            daily_flow(as_of=AS_OF, source="live", db_path=str(path), artifacts=False)
+    lines = str(err.value).splitlines()
+    assert lines[0].startswith("2 of ") and lines[0].endswith(" sources failed validation:")
+    assert sorted(line.split(" ", 1)[0] for line in lines[1:3]) == ["tbill_3m", "vix3m"]
+    assert all("got an HTML/XML page" in line for line in lines[1:3])
+    assert lines[3].startswith("hint: ") and "--source snapshot" in lines[3]
+    assert db.query(path, "SELECT count(*) n FROM observations")["n"][0] == 0

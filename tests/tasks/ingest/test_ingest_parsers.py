@@ -198,8 +198,9 @@ def test_fred_error_envelope_is_a_parse_error_without_the_key() -> None:
     assert SECRET not in str(err.value)
 
 
-def test_header_only_response_gives_no_rows() -> None:
-    out = parse_fred_graph(b"observation_date,DTB3\n", "tbill_3m")
+def test_header_only_response_gives_no_rows_and_fails_its_source() -> None:
+    raw = b"observation_date,DTB3\n"
+    out = parse_fred_graph(raw, "tbill_3m")
     assert len(out) == 0 and list(out.columns) == [
         "series_id",
         "date",
@@ -207,6 +208,12 @@ def test_header_only_response_gives_no_rows() -> None:
         "value_missing",
         "raw",
     ]
+    # a source with nothing under its header is a failed download, not an empty history
+    now = pd.Timestamp.now(tz="UTC").to_pydatetime()
+    fr = FetchResult("fred", "tbill_3m", "https://x.test/g.csv", 200, raw, now, "fred_graph")
+    with pytest.raises(SourceParseError) as err:
+        parse(fr)
+    assert str(err.value) == "tbill_3m from fred https://x.test/g.csv: no data rows (header only)"
 
 
 # --------------------------------------------------------------------------- malformed rows are kept

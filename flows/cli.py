@@ -268,8 +268,8 @@ def frame_table(df: pd.DataFrame, title: str | None = None) -> Table:
 def _fmt(v: object) -> str:
     import pandas as pd
 
-    if v is None or (isinstance(v, float) and pd.isna(v)):
-        return ""
+    if v is None or v is pd.NaT or (isinstance(v, float) and pd.isna(v)):
+        return ""  # SQL NULL (a NULL date comes back from pandas as NaT)
     if isinstance(v, float):
         return f"{v:,.4f}" if abs(v) < 1e5 else f"{v:,.0f}"
     if isinstance(v, pd.Timestamp):

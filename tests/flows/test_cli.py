@@ -30,6 +30,13 @@ def test_sql_prints_csv_and_json_and_refuses_writes(daily_db: Path) -> None:
     assert bad.exit_code == 1 and "read-only" in bad.output.lower()
 
 
+def test_sql_table_output_shows_a_null_date_as_blank(daily_db: Path) -> None:
+    q = "SELECT CAST(NULL AS DATE) AS missing, DATE '2026-07-22' AS as_of"
+    res = runner.invoke(app, ["sql", q, "--db", str(daily_db)])
+    assert res.exit_code == 0, res.output
+    assert "2026-07-22" in res.output and "NaT" not in res.output and "None" not in res.output
+
+
 def test_report_and_export_commands_write_their_files(daily_db: Path, tmp_path: Path) -> None:
     rep = runner.invoke(
         app, ["report", "--as-of", "2026-07-22", "--out", str(tmp_path), "--db", str(daily_db)]

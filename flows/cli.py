@@ -149,6 +149,10 @@ def _quiet_prefect(verbose: bool = False) -> None:
         os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
         # urllib3 logs every retry of every source; the run reports each failed source once
         logging.getLogger("urllib3").setLevel(logging.ERROR)
+        # a Dask fan-out's scheduler and nannies log "event loop unresponsive" at INFO
+        # every few seconds while the workers compute; dask reads its config from the
+        # environment (inherited by the worker processes), before distributed is imported
+        os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "warning")
     from flows.server_lifecycle import bind_server_to_cli
 
     bind_server_to_cli()  # a killed CLI leaves no temporary Prefect server behind

@@ -11,13 +11,16 @@ from flows.daily import daily_flow
 DAILY_CRON = "30 16 * * 1-5"  # 16:30 New York, after the 16:00 close and CBOE's index files
 # carried by the schedule itself (not the server's or browser's zone), so the UI shows it
 TIMEZONE = "America/New_York"
+# the UI's schedule card shows a schedule's slug when it has one, else the cron in words
+# without its zone ("At 04:30 PM, Monday through Friday"): the slug names the zone
+DAILY_SCHEDULE_SLUG = "Mon–Fri 16:30 America/New_York (after the close)"
 
 
 def deployments(source: str = "live", db_path: str | None = None, config_path: str | None = None):
     """The deployments ``condorcap serve`` serves (built, not yet registered)."""
     daily = daily_flow.to_deployment(
         name="daily",
-        schedules=[Cron(DAILY_CRON, timezone=TIMEZONE)],
+        schedules=[Cron(DAILY_CRON, timezone=TIMEZONE, slug=DAILY_SCHEDULE_SLUG)],
         parameters={
             "as_of": "today",
             "source": source,

@@ -46,19 +46,21 @@ SUMMARY_KEY = "daily-summary"
 CHARTS_KEY = "daily-charts"
 
 # recommendation column → (artifact header with its unit, decimals; None = not a number)
+# short headers: 14 columns must fit the artifact panel of a laptop-width Prefect UI
+# (BE = break-even at expiry; "/ct" = per contract; a hedge's BE high is a VIX level)
 SIZING_COLUMNS: dict[str, tuple[str, int | None]] = {
     "position_id": ("position", None),
     "kind": ("kind", None),
     "expiry": ("expiry", None),
-    "dte": ("DTE (days)", 0),
+    "dte": ("DTE (d)", 0),
     "strikes": ("strikes", None),
     "contracts": ("contracts", 0),
     "credit_pts": ("credit (pts)", 2),
-    "credit_usd": ("credit total (USD)", 0),
-    "max_loss_usd": ("max loss / contract (USD)", 0),
-    "max_loss_total_usd": ("max loss total (USD)", 0),
-    "breakeven_low": ("break-even low (SPX)", 1),
-    "breakeven_high": ("break-even high (SPX; hedge: VIX)", 1),
+    "credit_usd": ("credit (USD)", 0),
+    "max_loss_usd": ("max loss/ct (USD)", 0),
+    "max_loss_total_usd": ("max loss (USD)", 0),
+    "breakeven_low": ("BE low (SPX)", 1),
+    "breakeven_high": ("BE high (SPX; VIX)", 1),
     "prob_between_breakevens": ("P(between) (%)", 1),
     "pricing_source": ("pricing", None),
 }

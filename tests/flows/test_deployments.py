@@ -29,6 +29,8 @@ def test_the_daily_schedule_carries_its_timezone_to_the_server() -> None:
     (schedule,) = stored.schedules
     assert (schedule.schedule.cron, schedule.schedule.timezone) == (DAILY_CRON, TIMEZONE)
     assert TIMEZONE == "America/New_York"
+    # the label the UI's schedule card shows in place of the zone-less cron description
+    assert schedule.slug is not None and "America/New_York" in schedule.slug
 
 
 def test_the_daily_deployment_defaults_work_on_the_snapshot(tmp_path: Path) -> None:

@@ -29,10 +29,10 @@ def test_sizing_records_are_rounded_json_rows_with_units(data, warehouse) -> Non
     assert r28["contracts"] == CONTRACTS[STEWARD][0]
     # points to the cent, dollars whole, levels to 0.1, the probability in percent
     assert r28["credit (pts)"] == round(c.credit, 2)
-    assert r28["max loss / contract (USD)"] == round(c.max_loss)
-    assert isinstance(r28["max loss / contract (USD)"], int)
-    assert r28["credit total (USD)"] == round(100 * c.credit * CONTRACTS[STEWARD][0])
-    assert r28["break-even low (SPX)"] == round(c.breakeven_low, 1)
+    assert r28["max loss/ct (USD)"] == round(c.max_loss)
+    assert isinstance(r28["max loss/ct (USD)"], int)
+    assert r28["credit (USD)"] == round(100 * c.credit * CONTRACTS[STEWARD][0])
+    assert r28["BE low (SPX)"] == round(c.breakeven_low, 1)
     assert r28["P(between) (%)"] == round(100 * c.prob_between_breakevens, 1)
     for row in rows:
         for key, v in row.items():

@@ -43,6 +43,9 @@ def equity_chart(daily: pd.DataFrame, spx: pd.Series) -> Figure:
         bh = spx / spx.iloc[0]
         top.plot(bh.index, bh.to_numpy(), color=C_GREY, lw=0.9, label="SPX buy and hold")
         bottom.plot(bh.index, (bh / bh.cummax() - 1).to_numpy(), color=C_GREY, lw=0.9)
+    lo, hi = (float(v) for v in top.dataLim.intervaly)
+    if lo > 0 and hi / lo > 4:  # decades of compounding: equal % moves at equal heights
+        top.set_yscale("log")
     top.set_ylabel("growth of 1", fontsize=8)
     bottom.set_ylabel("drawdown", fontsize=8)
     bottom.axhline(0, color=C_RED, lw=0.5)

@@ -10,6 +10,7 @@ is built once by :class:`MarketDays` and shared by every portfolio and variant.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 
 import numpy as np
@@ -118,7 +119,19 @@ def backtest_portfolio(
             progress(1)
         return out
 
-    return run_book(start_from_portfolio(p), days, inputs, p, None, size_every_day=[])
+    return run_book(start_from_portfolio(p), days, inputs, p, None, size_every_day=[],
+                    keep=tearsheet_part)  # fmt: skip
+
+
+def tearsheet_part(res: StepResult) -> StepResult:
+    """What a backtest keeps of a session: the account row, the orders and the sizing's
+    ``portfolio_risk`` row (the mean WACC). The legs, ``book`` rows and the sizing's
+    per-leg frames are dropped: kept for 9,000 sessions they held ~4 GB per run."""
+    d = res.decision
+    slim = dataclasses.replace(d, condors=[], hedge_legs=d.hedge_legs.iloc[0:0],
+                               daily_sizing=None, positions=None, rationale=[])  # fmt: skip
+    return dataclasses.replace(res, state=res.state.with_(legs=res.state.legs.iloc[0:0]),
+                               book=res.book.iloc[0:0], decision=slim)  # fmt: skip
 
 
 def daily_rows(steps: list[StepResult], backtest_id: str, variant: str) -> pd.DataFrame:

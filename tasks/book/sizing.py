@@ -147,6 +147,7 @@ def run_book(
     portfolio: Portfolio,
     account: pd.DataFrame | None = None,
     size_every_day: Sequence[pd.Timestamp] | None = None,
+    keep: Callable[[StepResult], StepResult] | None = None,
 ) -> list[StepResult]:
     """Step the book over ``days`` in order (the daily run, a rerun's later dates, the warm
     start and the backtest all go through here).
@@ -157,7 +158,8 @@ def run_book(
     runs when a ladder slot is free, a hedge unit is due to roll, the hedge is monetised,
     or the last sizing is :data:`RESIZE_SESSIONS` sessions old; in between, the last
     sizing's hedge target stands (docs/method-notes.md). That keeps a warm start of 252
-    sessions to a fraction of the full-sizing time.
+    sessions to a fraction of the full-sizing time. ``keep``: what of each session's result
+    to retain (default all; a 36-year backtest keeps only what its tearsheet reads).
     """
     params = portfolio.params
     history = [account] if account is not None and len(account) else []
@@ -196,7 +198,7 @@ def run_book(
             return apply_hedge_policy(held, s, d.ctx, params)
 
         res = step_book(state, market, fn, params)
-        results.append(res)
+        results.append(res if keep is None else keep(res))
         history.append(res.account)
         state = res.state
     return results

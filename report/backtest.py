@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter
 
 from report.charts import (
     C_BLUE,
@@ -46,6 +47,7 @@ def equity_chart(daily: pd.DataFrame, spx: pd.Series) -> Figure:
     lo, hi = (float(v) for v in top.dataLim.intervaly)
     if lo > 0 and hi / lo > 4:  # decades of compounding: equal % moves at equal heights
         top.set_yscale("log")
+        top.yaxis.set_major_formatter(FuncFormatter(lambda y, _pos: f"{y:g}"))  # 10, not 10¹
     top.set_ylabel("growth of 1", fontsize=8)
     bottom.set_ylabel("drawdown", fontsize=8)
     bottom.axhline(0, color=C_RED, lw=0.5)

@@ -12,7 +12,6 @@ import json
 import logging
 import os
 import sys
-import threading
 from collections.abc import Callable
 from datetime import date
 from enum import StrEnum
@@ -307,15 +306,20 @@ def run(
         "daily", db_file, config, snapshot_dir, [lambda: parse_day("--as-of", as_of)]
     )
     explicit = as_of is not None and as_of.strip().lower() != "today"
+    say("starting Prefect…")  # first: _quiet_prefect imports Prefect's server module (~3 s)
     _quiet_prefect(verbose)
-    say("starting Prefect…")
+    from flows.server_lifecycle import start_server_early
+
+    # the temporary server boots on the other core meanwhile: import and build what the
+    # run needs in that time instead of waiting for it
+    server_ready = start_server_early()
     from flows.daily import daily_flow, warm_up
 
     if not verbose:
         _hush_engine_failures()
-    # the temporary server's start-up is spent waiting: import and build what the run needs
-    threading.Thread(target=warm_up, name="condorcap-warm-up", daemon=True).start()
+    warm_up()
     try:
+        server_ready()
         result = daily_flow(
             as_of=day.isoformat() if explicit and day else None,
             source=source.value,
@@ -504,8 +508,8 @@ def backfill(
     )
     if lo and hi and lo > hi:
         _refuse("backfill", db_file, hi, [f"--start {lo} is after --end {hi}"])
+    say("starting Prefect…")  # first: _quiet_prefect imports Prefect's server module (~3 s)
     _quiet_prefect(verbose)
-    say("starting Prefect…")
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from flows.backfill import backfill_flow
@@ -681,8 +685,8 @@ def size_many(
     )
     if not db_file.is_file():
         _fail([f"--db {db_file}: no warehouse there (run `condorcap run` first)"], 2, "refused")
+    say("starting Prefect…")  # first: _quiet_prefect imports Prefect's server module (~3 s)
     _quiet_prefect(verbose)
-    say("starting Prefect…")
     from flows.scale import size_many_flow
 
     if not verbose:
@@ -807,8 +811,8 @@ def backtest(
         problems.append(f"--db {db_file}: no warehouse there (run `condorcap backfill` first)")
     if problems:
         _fail(problems, 2, label="refused")
+    say("starting Prefect…")  # first: _quiet_prefect imports Prefect's server module (~3 s)
     _quiet_prefect(verbose)
-    say("starting Prefect…")
     from flows.backtest import backtest_flow
     from flows.daily import DEFAULT_CONFIG
     from tasks.backtest.tearsheet import tearsheet_markdown

@@ -104,20 +104,24 @@ def check_snapshot(path: Path) -> list[str]:
 def load_config(path: Path) -> PortfolioFile:
     """The validated portfolio file; :class:`InputError` naming file and key otherwise."""
     from schemas.config import ConfigError, load_portfolios
-    from tasks.book.reconcile import PositionsFileError, read_positions_csv
-    from tasks.risk.fills import FillsError, read_fills_csv
 
     try:
         loaded = load_portfolios(path)
     except ConfigError as exc:
         raise InputError(str(exc)) from None
     for p in loaded.portfolios:  # a malformed positions file stops the run before it starts
+        # the readers import pandas and the book (~1 s): only when a portfolio names a file,
+        # since whatever runs before Prefect starts cannot overlap the server's boot
         if p.positions_file:
+            from tasks.book.reconcile import PositionsFileError, read_positions_csv
+
             try:
                 read_positions_csv(p.positions_file)
             except PositionsFileError as exc:
                 raise InputError(f"{path}: portfolio {p.portfolio_id}: {exc}") from None
         if p.fills_file:
+            from tasks.risk.fills import FillsError, read_fills_csv
+
             try:
                 read_fills_csv(p.fills_file)
             except FillsError as exc:

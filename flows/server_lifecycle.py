@@ -18,6 +18,8 @@ import os
 import signal
 import subprocess
 import sys
+import threading
+from collections.abc import Callable
 from typing import Any
 
 _PR_SET_PDEATHSIG = 1
@@ -57,3 +59,40 @@ def bind_server_to_cli() -> bool:
 
     server.subprocess = _SubprocessShim()  # type: ignore[assignment]
     return True
+
+
+def start_server_early() -> Callable[[], None]:
+    """Start the temporary server now, in the background; return a ``wait`` for it.
+
+    The server process boots for seconds on the other core while this process would
+    otherwise only wait for it: the CLI imports the flow's modules and warms up in that
+    time, then calls ``wait()`` before the flow (which finds the server running — Prefect's
+    ``SubprocessASGIServer`` is one instance per process). The starting thread is parked for
+    the life of the command: the server's death signal follows the thread that forked it
+    (see the module docstring). Without a temporary server (``PREFECT_API_URL`` set) the
+    ``wait`` does nothing.
+    """
+    if os.environ.get("PREFECT_API_URL"):
+        return lambda: None
+    from prefect.server.api.server import SubprocessASGIServer
+
+    ready = threading.Event()
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            SubprocessASGIServer().start()
+        except BaseException as exc:  # re-raised by wait(), in the caller's thread
+            failure.append(exc)
+        finally:
+            ready.set()
+        threading.Event().wait()  # parked: the server's parent thread must outlive the run
+
+    threading.Thread(target=run, name="condorcap-prefect-server", daemon=True).start()
+
+    def wait() -> None:
+        ready.wait()
+        if failure:
+            raise failure[0]
+
+    return wait

@@ -274,7 +274,11 @@ def _fmt(v: object) -> str:
     if v is None or v is pd.NaT or (isinstance(v, float) and pd.isna(v)):
         return ""  # SQL NULL (a NULL date comes back from pandas as NaT)
     if isinstance(v, float):
-        return f"{v:,.4f}" if abs(v) < 1e5 else f"{v:,.0f}"
+        if abs(v) >= 1e5:
+            return f"{v:,.0f}"
+        # up to 4 decimals, trailing zeros dropped down to 2: 6.50 and 54.3801, not 6.5000
+        text = f"{v:,.4f}"
+        return text[:-2] + text[-2:].rstrip("0") if text.endswith("0") else text
     if isinstance(v, pd.Timestamp):
         return str(v.date())
     return str(v)

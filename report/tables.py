@@ -265,6 +265,7 @@ def book_table(legs: pd.DataFrame, as_of: object) -> pd.DataFrame:
     out["dte"] = (pd.DatetimeIndex(out["expiry"]) - pd.Timestamp(as_of)).days
     out["opened"] = pd.DatetimeIndex(out["opened"]).date
     out = out.reset_index().rename(columns={"position_id": "position"})
+    out[["entry", "mark"]] = out[["entry", "mark"]].round(2)  # points, to the cent
     return out[["position", "kind", "contracts", "opened", "dte", "entry", "mark"]]
 
 

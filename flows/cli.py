@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import sys
+import warnings
 from collections.abc import Callable
 from datetime import date
 from enum import StrEnum
@@ -152,6 +153,9 @@ def _quiet_prefect(verbose: bool = False) -> None:
         # every few seconds while the workers compute; dask reads its config from the
         # environment (inherited by the worker processes), before distributed is imported
         os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "warning")
+        # each fan-out task carries the shared market days (tens of MiB): by design, and
+        # said once per run in the Prefect logs; not a console warning for the user
+        warnings.filterwarnings("ignore", message="Sending large graph", category=UserWarning)
     from flows.server_lifecycle import bind_server_to_cli
 
     bind_server_to_cli()  # a killed CLI leaves no temporary Prefect server behind

@@ -57,6 +57,39 @@ def equity_chart(daily: pd.DataFrame, spx: pd.Series) -> Figure:
     return fig
 
 
+_CSS = (
+    "body{font-family:system-ui,sans-serif;margin:1.5em;color:#222}"
+    "table{border-collapse:collapse;margin:1em 0;font-size:13px}"
+    "th,td{border-bottom:1px solid #ddd;padding:3px 8px;text-align:right;white-space:nowrap}"
+    "th{background:#f3f3f3}td:nth-child(-n+3),th:nth-child(-n+3){text-align:left}"
+)
+
+
+def markdown_tables_html(markdown: str) -> str:
+    """The pipe tables of :func:`tasks.backtest.tearsheet.tearsheet_markdown` as HTML tables
+    (every cell escaped; the line after each header is the Markdown separator)."""
+
+    def cells(line: str) -> list[str]:
+        return [html.escape(c.strip()) for c in line.strip().strip("|").split("|")]
+
+    out: list[str] = []
+    block: list[str] = []
+    for line in [*markdown.splitlines(), ""]:
+        if line.startswith("|"):
+            block.append(line)
+            continue
+        if block:
+            head, body = cells(block[0]), [cells(b) for b in block[2:]]
+            out.append(
+                "<table><thead><tr>" + "".join(f"<th>{c}</th>" for c in head) + "</tr></thead>"
+                "<tbody>"
+                + "".join("<tr>" + "".join(f"<td>{c}</td>" for c in r) + "</tr>" for r in body)
+                + "</tbody></table>"
+            )
+            block = []
+    return "".join(out)
+
+
 def write_backtest_report(db_path: str | Path, backtest_id: str, out_dir: Path) -> Path:
     """Write ``backtest-<id>.html`` in ``out_dir`` and return its path."""
     from tasks.backtest.tearsheet import tearsheet_markdown
@@ -76,14 +109,14 @@ def write_backtest_report(db_path: str | Path, backtest_id: str, out_dir: Path) 
     spx = spx.set_index(pd.DatetimeIndex(spx["date"]))["value"].sort_index()
     spx = spx.loc[days.min() : days.max()].dropna()
     uri = figure_data_uri(equity_chart(daily, spx))
-    table = html.escape(tearsheet_markdown(summary, windows))
+    tables = markdown_tables_html(tearsheet_markdown(summary, windows))
     page = (
         "<!doctype html><html><head><meta charset='utf-8'>"
-        f"<title>Backtest {html.escape(backtest_id)}</title></head><body>"
+        f"<title>Backtest {html.escape(backtest_id)}</title><style>{_CSS}</style></head><body>"
         f"<h1>Backtest {html.escape(backtest_id)}</h1>"
         f"<p>{days.min().date()} → {days.max().date()}, {days.nunique()} sessions</p>"
         f"<img alt='equity curve and drawdown' src='{uri}'>"
-        f"<h2>Tearsheet</h2><pre>{table}</pre></body></html>"
+        f"<h2>Tearsheet</h2>{tables}</body></html>"
     )
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / f"backtest-{backtest_id}.html"

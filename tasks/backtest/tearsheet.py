@@ -58,7 +58,11 @@ def summary_tables(
 
 
 def _f(v: object, fmt: str) -> str:
-    return "—" if v is None or (isinstance(v, float) and not np.isfinite(v)) else format(v, fmt)
+    if v is None or (isinstance(v, float) and not np.isfinite(v)):
+        return "—"
+    text = format(v, fmt)
+    # a value that rounds to zero is shown as 0, not −0 (an unhedged run's hedge cost)
+    return text[1:] if text.startswith("-") and not text.strip("-0.,%") else text
 
 
 def tearsheet_markdown(summary: pd.DataFrame, windows: pd.DataFrame) -> str:

@@ -24,3 +24,13 @@ def test_decades_of_growth_are_drawn_on_a_log_scale_a_short_range_on_a_linear_on
     short = days[:250]
     top = equity_chart(_daily(short, growth[:250]), spx.iloc[:250]).axes[0]
     assert top.get_yscale() == "linear"
+
+
+def test_the_tearsheet_tables_become_html_tables_with_every_cell_escaped() -> None:
+    from report.backtest import markdown_tables_html
+
+    md = "| a | b |\n|---|---|\n| 1 | <x> |\n| 2 | 3 |\n\n| w |\n|---|\n| 2008 |"
+    out = markdown_tables_html(md)
+    assert out.count("<table>") == 2
+    assert "<th>a</th><th>b</th>" in out and "<td>&lt;x&gt;</td>" in out
+    assert out.count("<tr>") == 3 + 2  # 2 headers, 3 body rows

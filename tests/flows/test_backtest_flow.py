@@ -111,6 +111,8 @@ def test_backtest_report_has_the_chart_and_tearsheet(bt_db: Path, tmp_path: Path
 
     page = write_backtest_report(bt_db, "full", tmp_path).read_text()
     assert "data:image/png;base64," in page
-    assert "steward_1m | alvh" in page and "steward_1m | none" in page
+    assert "<td>steward_1m</td><td>alvh</td>" in page
+    assert "<td>steward_1m</td><td>none</td>" in page
+    assert "<th>CAGR</th>" in page and "<th>max DD</th>" in page
     with pytest.raises(FileNotFoundError, match="no backtest"):
         write_backtest_report(bt_db, "nope", tmp_path)

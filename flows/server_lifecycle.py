@@ -7,8 +7,9 @@ signal a child when its parent dies (``prctl(PR_SET_PDEATHSIG)``): :func:`bind_s
 makes the server's ``Popen`` set it in the child before ``exec``.
 
 The death signal follows the *thread* that forked the child. The server is started from
-the thread that runs the flow engine, which lives as long as the command; the signal is
-SIGTERM so uvicorn shuts down cleanly.
+the thread that runs the flow engine, which lives as long as the command, or (``condorcap
+run``, :func:`start_server_early`) from a thread parked for the life of the command; the
+signal is SIGTERM so uvicorn shuts down cleanly.
 """
 
 from __future__ import annotations
@@ -72,7 +73,9 @@ def start_server_early() -> Callable[[], None]:
     (see the module docstring). Without a temporary server (``PREFECT_API_URL`` set) the
     ``wait`` does nothing.
     """
-    if os.environ.get("PREFECT_API_URL"):
+    from prefect.settings import PREFECT_API_URL
+
+    if PREFECT_API_URL.value():  # the environment, a profile or prefect.toml names a server
         return lambda: None
     from prefect.server.api.server import SubprocessASGIServer
 

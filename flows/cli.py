@@ -150,9 +150,11 @@ def _quiet_prefect(verbose: bool = False) -> None:
         # urllib3 logs every retry of every source; the run reports each failed source once
         logging.getLogger("urllib3").setLevel(logging.ERROR)
         # a Dask fan-out's scheduler and nannies log "event loop unresponsive" at INFO
-        # every few seconds while the workers compute; dask reads its config from the
-        # environment (inherited by the worker processes), before distributed is imported
-        os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "warning")
+        # every few seconds while the workers compute, and WARN "worker process still
+        # alive …, killing" at teardown on a busy machine; a failed task still fails the
+        # run with its own message. dask reads its config from the environment (inherited
+        # by the worker processes), before distributed is imported
+        os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "error")
         # each fan-out task carries the shared market days (tens of MiB): by design, and
         # said once per run in the Prefect logs; not a console warning for the user
         warnings.filterwarnings("ignore", message="Sending large graph", category=UserWarning)

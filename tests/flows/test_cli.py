@@ -258,21 +258,36 @@ def test_backfill_refuses_a_reversed_range(tmp_path: Path) -> None:
 # --------------------------------------------------------------------------- as_of resolution
 
 
-def test_a_day_after_the_vix_data_fails_in_one_line_and_changes_no_data(
-    daily_db: Path, tmp_path: Path
-) -> None:
+def _failed_run(
+    daily_db: Path, tmp_path: Path, *args: str, env: dict[str, str] | None = None
+) -> tuple[
+    subprocess.CompletedProcess[str],
+    dict[str, list[tuple[object, ...]]],
+    dict[str, list[tuple[object, ...]]],
+]:
+    """``condorcap run ARGS`` through the real entry point (its own Prefect: what a user's
+    terminal shows) on a copy of ``daily_db``, expected to fail with exit code 1 and to
+    change no table but ``runs``; returns the result and the tables before and after."""
     path = tmp_path / "w.duckdb"
     path.write_bytes(daily_db.read_bytes())
     before = _tables(path)
-    # the real entry point with its own Prefect: what a user's terminal shows, Prefect's
-    # console log lines included
     home = tmp_path / "prefect-home"
     home.mkdir()
-    res = _cli(
-        "run", "--as-of", "2026-08-20", "--db", str(path),
-        env={"PREFECT_HOME": str(home), "PREFECT_LOGGING_LEVEL": "WARNING"},
-    )  # fmt: skip
+    res = _cli("run", *args, "--db", str(path), env={"PREFECT_HOME": str(home), **(env or {})})
     assert res.returncode == 1, res.stderr
+    after = _tables(path)
+    assert {k: v for k, v in after.items() if k != "runs"} == {
+        k: v for k, v in before.items() if k != "runs"
+    }
+    return res, before, after
+
+
+def test_a_day_after_the_vix_data_fails_in_one_line_and_changes_no_data(
+    daily_db: Path, tmp_path: Path
+) -> None:
+    res, before, after = _failed_run(
+        daily_db, tmp_path, "--as-of", "2026-08-20", env={"PREFECT_LOGGING_LEVEL": "WARNING"}
+    )
     lines = res.stderr.splitlines()
     assert lines[0] == "starting Prefect…"  # progress before the slow part
     assert [line for line in lines if line.startswith("error:")] == [
@@ -281,10 +296,6 @@ def test_a_day_after_the_vix_data_fails_in_one_line_and_changes_no_data(
     ]
     assert "Traceback" not in res.stderr and "Finished in state" not in res.stderr
     assert res.stdout == ""
-    after = _tables(path)
-    assert {k: v for k, v in after.items() if k != "runs"} == {
-        k: v for k, v in before.items() if k != "runs"
-    }
     failed = [r for r in after["runs"] if r not in before["runs"]]
     assert [(r[1], str(r[2]), r[5]) for r in failed] == [("daily", "2026-08-20", "failed")]
 
@@ -295,25 +306,12 @@ def test_a_header_only_source_fails_in_one_line_without_a_traceback(
     # the file a failed download leaves: a header and nothing under it
     vix3m = snapshot_copy / "cboe_VIX3M_History.csv"
     vix3m.write_text(vix3m.read_text().splitlines()[0] + "\n")
-    path = tmp_path / "w.duckdb"
-    path.write_bytes(daily_db.read_bytes())
-    before = _tables(path)
-    home = tmp_path / "prefect-home"
-    home.mkdir()
-    res = _cli(
-        "run", "--snapshot-dir", str(snapshot_copy), "--db", str(path),
-        env={"PREFECT_HOME": str(home)},
-    )  # fmt: skip
-    assert res.returncode == 1, res.stderr
+    res, _before, _after = _failed_run(daily_db, tmp_path, "--snapshot-dir", str(snapshot_copy))
     assert [line for line in res.stderr.splitlines() if line.startswith("error:")] == [
         f"error: run failed: vix3m from snapshot {vix3m}: no data rows (header only)"
     ]
     # the failed validation task's record (and its traceback) is for --verbose only
     assert "Traceback" not in res.stderr and "Task run failed" not in res.stderr
-    after = _tables(path)
-    assert {k: v for k, v in after.items() if k != "runs"} == {
-        k: v for k, v in before.items() if k != "runs"
-    }
 
 
 def test_a_default_run_sizes_the_latest_complete_session_and_says_why(

@@ -108,9 +108,11 @@ def ingest(
         failed = [str(g).split(" (Caused by")[0] for g in got if isinstance(g, sources.SourceError)]
         if failed:  # every failed source, one line each, and what to do about it
             raise sources.SourceFetchError(
-                "\n".join([f"{len(failed)} of {len(got)} live sources failed:", *failed])
-                + "\nhint: check the network (or CONDORCAP_* URLs); "
-                "`condorcap run --source snapshot` runs offline on the bundled data"
+                _failed_sources(
+                    failed,
+                    f"of {len(got)} live sources failed",
+                    "check the network (or CONDORCAP_* URLs)",
+                )  # fmt: skip
             )
         fetches = [g for g in got if not isinstance(g, sources.SourceError)]
         # the FOMC calendar ships with the project: refreshed by updating the snapshot
@@ -137,16 +139,15 @@ def ingest(
     if len(failed) == 1:
         raise failed[0]
     if failed:  # one line each (a traceback per source stays in the Prefect logs)
-        lines = [str(e).splitlines()[0] for e in failed]
-        if source == "live":
-            lines.append(
-                "hint: an upstream answered with something other than data; "
-                "`condorcap run --source snapshot` runs offline on the bundled data"
-            )
         kinds = {type(e) for e in failed}
         kind = kinds.pop() if len(kinds) == 1 else sources.SourceError
+        hint = "an upstream answered with something other than data" if source == "live" else None
         raise kind(
-            "\n".join([f"{len(failed)} of {len(changed)} sources failed validation:", *lines])
+            _failed_sources(
+                [str(e).splitlines()[0] for e in failed],
+                f"of {len(changed)} sources failed validation",
+                hint,
+            )  # fmt: skip
         )
     for f in unchanged:
         done[sources.fetch_key(f)] = steps.unchanged_source(f, prints[sources.fetch_key(f)])
@@ -154,6 +155,16 @@ def ingest(
         i.fingerprint = prints[key]
     # the fetch order, as before; a dropped optional source is left out
     return [done[k] for f in fetches if (k := sources.fetch_key(f)) in done]
+
+
+def _failed_sources(lines: list[str], what: str, hint: str | None) -> str:
+    """``"N <what>:"``, one line per failed source, and (for a live run) what to do next."""
+    out = [f"{len(lines)} {what}:", *lines]
+    if hint is not None:
+        out.append(
+            f"hint: {hint}; `condorcap run --source snapshot` runs offline on the bundled data"
+        )
+    return "\n".join(out)
 
 
 def _kept(fetch: sources.FetchResult, fut: Any) -> steps.IngestedSource | None:

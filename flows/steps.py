@@ -417,7 +417,11 @@ def analytics(
         vix6m=rows["vix6m"].to_numpy(),
     )
     curve = vix_term_curves(
-        days, term, params.pricing.vix_term_expiries, params.pricing.convexity_vol
+        days,
+        term,
+        params.pricing.vix_term_expiries,
+        params.pricing.convexity_vol,
+        params.pricing.convexity_mean_reversion,
     )
     return Analytics(market=market, history=history, betas=betas, vix_term=curve, returns=returns)
 

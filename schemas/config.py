@@ -136,6 +136,10 @@ class PricingParams(_Strict):
     call_slope: float = Field(0.025, ge=0, lt=1)
     vol_floor: float = Field(0.05, gt=0, lt=5)
     convexity_vol: float = Field(0.5, gt=0, lt=5)
+    # κ of the log VIX in the VIX futures' convexity haircut (docs/method-notes.md §12): its
+    # variance saturates at σ_c²/(2κ); 3.9/yr is the AR(1) of daily log VIX closes 1990–2013
+    # (φ = 0.98456 per session); 0 gives SPEC §3.2's σ_c²·T
+    convexity_mean_reversion: float = Field(3.9, ge=0, lt=100)
     vol_of_vol_default: float = Field(0.90, gt=0, lt=10)
     spx_strike_step: float = Field(5.0, gt=0)
     vix_strike_step: float = Field(1.0, gt=0)

@@ -95,7 +95,7 @@ def _hedge_marks(
     T = np.maximum(leg_exp[None, :] - mk.day[s][:, None], 0) / DAYS_PER_YEAR  # (m, legs)
     # every leg settles on the VIX close of its expiry session (F_VIX(0) = VIX)
     term_s = _term_at(mk.term, s).expand()
-    F = vix_future(T, term_s, pricing.convexity_vol)
+    F = vix_future(T, term_s, pricing.convexity_vol, pricing.convexity_mean_reversion)
     vov = np.where(np.isfinite(mk.vvix[s]), mk.vvix[s] / 100.0, pricing.vol_of_vol_default)
     price = black76(F, K[None, :], T, mk.rate[s][:, None], vov[:, None], True).price
     price[0] = legs["model_price"].to_numpy(dtype=float)

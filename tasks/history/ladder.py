@@ -216,6 +216,9 @@ def vix_future_series(market: pd.DataFrame, tenor_days: int, pricing: PricingPar
     the asset name for the ``betas`` table.
     """
     term = VolTerm(*(market[c].to_numpy(dtype=float) for c in _TERM_COLUMNS))
-    fut = vix_future(int(tenor_days) / DAYS_PER_YEAR, term, pricing.convexity_vol)
+    fut = vix_future(
+        int(tenor_days) / DAYS_PER_YEAR, term, pricing.convexity_vol,
+        pricing.convexity_mean_reversion,
+    )  # fmt: skip
     fut = np.where(np.isfinite(market["vix"].to_numpy(dtype=float)), fut, np.nan)
     return pd.Series(fut, index=market.index, name=f"vix_future_{int(tenor_days)}d")

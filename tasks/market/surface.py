@@ -80,18 +80,21 @@ class VolTerm:
         return tenors, vols / 100.0
 
 
-def total_variance_raw(T: ArrayLike, term: VolTerm) -> FloatArray:
+def total_variance_raw(T: ArrayLike, term: VolTerm, beyond: str = "flat_vol") -> FloatArray:
     """Total variance ``w(T) = σ²T`` interpolated linearly in T (SPEC §3.1), without ``atm_ratio``.
 
     Knots: (0, 0), (9/365, VIX9D²·9/365), (30/365, VIX²·30/365), (93/365, VIX3M²·93/365),
     (182/365, VIX6M²·182/365), σ = index/100. Missing (NaN) knots are skipped. Below the
     first available knot the line from (0, 0) gives a flat vol; beyond the last available
-    knot the vol is flat: ``w = σ_last²·T``.
+    knot the vol is flat, ``w = σ_last²·T`` (SPEC §3.1, ``beyond="flat_vol"``), or the last
+    segment's forward variance carries on, ``w = w_last + v_fwd·(T − t_last)``
+    (``beyond="flat_forward"``, the VIX futures' long end: :func:`vix_future`).
 
     Parameters
     ----------
     T : years; broadcasts with the term's fields.
     term : :class:`VolTerm`.
+    beyond : ``"flat_vol"`` or ``"flat_forward"``: the extrapolation past the last knot.
 
     Returns
     -------
@@ -128,7 +131,17 @@ def total_variance_raw(T: ArrayLike, term: VolTerm) -> FloatArray:
         t_last = tk[last_i]
         w_last = np.take_along_axis(wk, last_i[..., None], axis=-1)[..., 0]
         var_last = np.where(t_last > 0, w_last / np.where(t_last > 0, t_last, 1.0), np.nan)
-        w = np.where(has_next, w_lin, var_last * tt)
+        w_beyond = var_last * tt
+        if beyond == "flat_forward":
+            # the segment ending at the last knot: from the available knot before it
+            before_i = np.where(ak & (idx < last_i[..., None]), idx, 0).max(axis=-1)
+            t_b = tk[before_i]
+            w_b = np.take_along_axis(wk, before_i[..., None], axis=-1)[..., 0]
+            fwd = np.maximum((w_last - w_b) / np.where(t_last > t_b, t_last - t_b, 1.0), 0.0)
+            w_beyond = w_last + fwd * (tt - t_last)
+        elif beyond != "flat_vol":
+            raise ValueError(f"beyond must be 'flat_vol' or 'flat_forward', not {beyond!r}")
+        w = np.where(has_next, w_lin, w_beyond)
     return w
 
 
@@ -262,10 +275,36 @@ def long_end_vix6m(
     return np.asarray(vix3m, dtype=float) * ratio
 
 
-def vix_future(T: ArrayLike, term: VolTerm, convexity_vol: float) -> FloatArray:
-    """Modelled VIX futures price for expiry T (SPEC §3.2).
+def convexity_variance(T: ArrayLike, convexity_vol: float, mean_reversion: float) -> FloatArray:
+    """Variance of ``ln VIX_T`` in the convexity haircut of :func:`vix_future`.
 
-    ``F_VIX(T) = 100·sqrt((w_raw(T + 30/365) − w_raw(T)) / (30/365))·exp(−σ_c²·T/2)``.
+    ``v(T) = σ_c²·(1 − e^{−2κT}) / (2κ)``: the log VIX as a mean-reverting (Ornstein–Uhlenbeck)
+    process with speed κ, so its variance saturates at ``σ_c²/(2κ)`` instead of growing
+    without bound; ``κ = 0`` gives SPEC §3.2's ``σ_c²·T``.
+    """
+    T = np.asarray(T, dtype=float)
+    if mean_reversion <= 0:
+        return convexity_vol**2 * T
+    k2 = 2.0 * mean_reversion
+    return convexity_vol**2 * -np.expm1(-k2 * T) / k2
+
+
+def vix_future(
+    T: ArrayLike, term: VolTerm, convexity_vol: float, mean_reversion: float
+) -> FloatArray:
+    """Modelled VIX futures price for expiry T (SPEC §3.2, with a mean-reverting long end).
+
+    ``F_VIX(T) = 100·sqrt((w_raw(T + 30/365) − w_raw(T)) / (30/365))·exp(−v(T)/2)``, with
+    ``v(T)`` = :func:`convexity_variance` (``mean_reversion`` = 0: SPEC's ``σ_c²·T``) and
+    ``w_raw`` carrying the last segment's forward variance past the last knot
+    (``total_variance_raw(beyond="flat_forward")``) where SPEC §3.1 keeps the vol flat.
+
+    Why (docs/method-notes.md §12, the real CFE settlements of the January 2015 future): past
+    the VIX6M knot a flat vol makes every later future ≈ VIX6M and the haircut
+    ``exp(−σ_c²T/2)`` keeps shrinking it (−8 % at nine months), so the modelled curve sagged
+    3.1 points below the settlements beyond 152 days while the VIX indices sloped up. The log
+    VIX mean-reverts (κ ≈ 3.9 a year, the AR(1) of its daily closes 1990–2013), so the spread
+    of VIX_T and its haircut stop growing after a few months.
 
     Notes
     -----
@@ -274,12 +313,14 @@ def vix_future(T: ArrayLike, term: VolTerm, convexity_vol: float) -> FloatArray:
     """
     T = np.maximum(np.asarray(T, dtype=float), 0.0)
     tau = VIX_WINDOW_DAYS / DAYS_PER_YEAR
-    fwd_var = (total_variance_raw(T + tau, term) - total_variance_raw(T, term)) / tau
-    return 100.0 * np.sqrt(np.maximum(fwd_var, 0.0)) * np.exp(-0.5 * convexity_vol**2 * T)
+    w_end = total_variance_raw(T + tau, term, beyond="flat_forward")
+    fwd_var = (w_end - total_variance_raw(T, term, beyond="flat_forward")) / tau
+    haircut = np.exp(-0.5 * convexity_variance(T, convexity_vol, mean_reversion))
+    return 100.0 * np.sqrt(np.maximum(fwd_var, 0.0)) * haircut
 
 
 def vix_term_curve(
-    as_of: object, term: VolTerm, n_expiries: int, convexity_vol: float
+    as_of: object, term: VolTerm, n_expiries: int, convexity_vol: float, mean_reversion: float
 ) -> pd.DataFrame:
     """The modelled VIX futures curve for the next ``n_expiries`` VIX expiries (SPEC §9 ``vix_term``).
 
@@ -289,6 +330,7 @@ def vix_term_curve(
     term : scalar :class:`VolTerm` of ``as_of``.
     n_expiries : number of expiries (``PricingParams.vix_term_expiries``).
     convexity_vol : σ_c (``PricingParams.convexity_vol``).
+    mean_reversion : κ of the log VIX (``PricingParams.convexity_mean_reversion``).
 
     Returns
     -------
@@ -300,7 +342,7 @@ def vix_term_curve(
     as_of_ts = pd.Timestamp(as_of).normalize()
     expiries = vix_expiries(as_of_ts, n_expiries)
     tenor_days = np.asarray((expiries - as_of_ts).days, dtype=int)
-    fut = vix_future(tenor_days / DAYS_PER_YEAR, term, convexity_vol)
+    fut = vix_future(tenor_days / DAYS_PER_YEAR, term, convexity_vol, mean_reversion)
     return pd.DataFrame(
         {
             "as_of": pd.DatetimeIndex([as_of_ts] * len(expiries)).astype("datetime64[ns]"),
@@ -312,7 +354,11 @@ def vix_term_curve(
 
 
 def vix_term_curves(
-    as_of: pd.DatetimeIndex, term: VolTerm, n_expiries: int, convexity_vol: float
+    as_of: pd.DatetimeIndex,
+    term: VolTerm,
+    n_expiries: int,
+    convexity_vol: float,
+    mean_reversion: float,
 ) -> pd.DataFrame:
     """:func:`vix_term_curve` for many sessions at once (the backfill), vectorised.
 
@@ -329,7 +375,7 @@ def vix_term_curves(
     idx = first[:, None] + np.arange(n_expiries)[None, :]
     chosen = expiries[idx]  # (n_dates, n_expiries)
     tenor_days = ((chosen - days.to_numpy()[:, None]) / np.timedelta64(1, "D")).astype(int)
-    fut = vix_future(tenor_days / DAYS_PER_YEAR, term.expand(-1), convexity_vol)
+    fut = vix_future(tenor_days / DAYS_PER_YEAR, term.expand(-1), convexity_vol, mean_reversion)
     out = pd.DataFrame(
         {
             "as_of": np.repeat(days.to_numpy(), n_expiries).astype("datetime64[ns]"),

@@ -132,12 +132,15 @@ def quick_ratio(
     """Quick ratio ``(cash + T-bills) / (margin + max(0, −stressed P&L))`` (SPEC §7.6).
 
     ``stressed_pnl`` is the portfolio's P&L in the stress scenario considered (normally the
-    worst one), negative for a loss. An empty denominator gives ``inf``.
+    worst one), negative for a loss. An empty denominator gives ``inf`` — or ``−inf`` when
+    the liquid assets are themselves negative (the cash cannot pay for what was bought, e.g.
+    a hedge's premium), so a limit of ``ratio ≥ x`` still fails.
     """
     liquid = np.asarray(cash, float) + np.asarray(tbills, float)
     need = np.asarray(margin_requirement, float) + np.maximum(0.0, -np.asarray(stressed_pnl, float))
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        ratio = np.where(need > 0, liquid / np.where(need > 0, need, 1.0), np.inf)
+        empty = np.where(liquid >= 0, np.inf, -np.inf)
+        ratio = np.where(need > 0, liquid / np.where(need > 0, need, 1.0), empty)
     return scalar_or_array(ratio)
 
 

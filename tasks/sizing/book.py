@@ -62,7 +62,7 @@ def _price_legs(raw: pd.DataFrame, ctx: MarketContext, params: Params, vov: floa
     is_spx = (raw["underlying"] == "SPX").to_numpy()
     r, q = ctx.risk_free, pr.div_yield
     iv = np.full(len(raw), vov)
-    F = vix_future(T, ctx.term, pr.convexity_vol)
+    F = vix_future(T, ctx.term, pr.convexity_vol, pr.convexity_mean_reversion)
     price = np.zeros(len(raw))
     delta = np.zeros(len(raw))
     if is_spx.any():

@@ -66,7 +66,11 @@ def hedge_unit(
     vov = vol_of_vol(vvix, pricing)
     long_exp = nearest_vix_expiry(as_of_ts, hedge.tenor_days)
     long_days = int((long_exp - as_of_ts).days)
-    f_long = float(vix_future(long_days / DAYS_PER_YEAR, term, pricing.convexity_vol))
+    f_long = float(
+        vix_future(
+            long_days / DAYS_PER_YEAR, term, pricing.convexity_vol, pricing.convexity_mean_reversion
+        )
+    )
     k_long = float(_round_to_grid(hedge.moneyness * f_long, pricing.vix_strike_step))
     spec = [("long_call", long_exp, k_long, 1.0)]
     if hedge.kind == "vix_call_spread":
@@ -77,7 +81,7 @@ def hedge_unit(
     legs_spec = pd.DataFrame(spec, columns=["leg", "expiry", "strike", "qty"])
     tenor = np.asarray((pd.DatetimeIndex(legs_spec["expiry"]) - as_of_ts).days, dtype=int)
     T = tenor / DAYS_PER_YEAR
-    F = vix_future(T, term, pricing.convexity_vol)
+    F = vix_future(T, term, pricing.convexity_vol, pricing.convexity_mean_reversion)
     b = black76(F, legs_spec["strike"].to_numpy(), T, r, vov, True)
     legs = legs_spec.assign(
         kind="hedge",

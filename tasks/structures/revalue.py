@@ -78,7 +78,7 @@ def leg_values(
         price[:, i] = bsm(S_c, K[i], T[i], r_c, q, sig, is_call[i], greeks=False).price
     if (~is_spx).any():
         i = ~is_spx
-        F = vix_future(T[i], term_c, pricing.convexity_vol)
+        F = vix_future(T[i], term_c, pricing.convexity_vol, pricing.convexity_mean_reversion)
         vov = legs["iv"].to_numpy(dtype=float)[i]
         price[:, i] = black76(F, K[i], T[i], r_c, vov, is_call[i]).price
     return MULTIPLIER * qty * price

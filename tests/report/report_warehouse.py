@@ -128,7 +128,11 @@ def build_warehouse(path: Path) -> dict:
     db.append_rows(con, "betas", betas_df)
     db.append_rows(con, "signal_states", signals)
     vt = vix_term_curve(
-        AS_OF, ctx.term, params.pricing.vix_term_expiries, params.pricing.convexity_vol
+        AS_OF,
+        ctx.term,
+        params.pricing.vix_term_expiries,
+        params.pricing.convexity_vol,
+        params.pricing.convexity_mean_reversion,
     )
     db.append_rows(con, "vix_term", vt)
 

@@ -60,11 +60,12 @@ def test_hedge_pnl_revalues_the_vix_call(data, warehouse) -> None:
     leg = legs.iloc[0]
     tenor = (pd.Timestamp(leg["expiry"]) - AS_OF).days
     cv = data.params.pricing.convexity_vol
-    f0 = vix_future(tenor / 365, ctx.term, cv)
+    kappa = data.params.pricing.convexity_mean_reversion
+    f0 = vix_future(tenor / 365, ctx.term, cv, kappa)
     v0 = black76(f0, leg["strike"], tenor / 365, ctx.risk_free, leg["iv"], True).price
     for s, g in zip(S, got, strict=True):
         ratio = max(1 + beta_vix * (s / ctx.spot - 1), payoff.VIX_RATIO_FLOOR)
-        f = vix_future((tenor - days) / 365, ctx.term.scaled(ratio), cv)
+        f = vix_future((tenor - days) / 365, ctx.term.scaled(ratio), cv, kappa)
         v = black76(f, leg["strike"], (tenor - days) / 365, ctx.risk_free, leg["iv"], True).price
         assert g == pytest.approx(100 * HEDGE_UNITS[STEWARD] * (v - v0), rel=1e-9)
     assert beta_vix < 0 and got[0] > 0 > got[2]  # a crash pays, a rally bleeds

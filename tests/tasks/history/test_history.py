@@ -540,14 +540,17 @@ def test_vix_future_series_by_hand() -> None:
         w30, w93 = (vix / 100) ** 2 * t30, (v3m / 100) ** 2 * t93
         if t <= t93:
             return w30 + (w93 - w30) * (t - t30) / (t93 - t30)
-        return w93 / t93 * t
+        # past the last knot the VIX futures carry the 30→93-day forward variance on
+        return w93 + (w93 - w30) / (t93 - t30) * (t - t93)
 
     for i, (vx, v3) in enumerate(zip(m["vix"], m["vix3m"], strict=True)):
         if np.isnan(vx):
             assert np.isnan(s.iloc[i])
             continue
         fwd = (w(T + tau, vx, v3) - w(T, vx, v3)) / tau
-        expected = 100 * np.sqrt(fwd) * np.exp(-0.5 * PR.convexity_vol**2 * T)
+        k = PR.convexity_mean_reversion
+        v = PR.convexity_vol**2 * (1 - np.exp(-2 * k * T)) / (2 * k)
+        expected = 100 * np.sqrt(fwd) * np.exp(-0.5 * v)
         assert s.iloc[i] == pytest.approx(expected, rel=1e-12)
 
 

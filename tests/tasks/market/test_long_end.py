@@ -10,7 +10,13 @@ from snapshot_obs import snapshot_observations
 
 from schemas.config import PricingParams
 from tasks.market.frame import market_frame
-from tasks.market.surface import VolTerm, long_end_vix6m, surface_slopes, vix_future
+from tasks.market.surface import (
+    VolTerm,
+    long_end_vix6m,
+    surface_slopes,
+    total_variance_raw,
+    vix_future,
+)
 
 VX_FILE = FIXTURES / "validation" / "cboe_CFE_F15_VX.csv"
 VX_EXPIRY = pd.Timestamp("2015-01-21")  # the January 2015 VIX future's final settlement
@@ -64,10 +70,11 @@ def _snapshot_obs() -> pd.DataFrame:
     return snapshot_observations("2013-06-01", "2015-01-31")
 
 
-def test_a_quarter_stale_vix6m_estimate_beats_a_flat_vix3m_on_real_settlements() -> None:
+def test_the_futures_curve_meets_real_settlements_and_a_stale_vix6m_beats_the_spec() -> None:
     """The real CFE settlements of the January 2015 future (2014-04 … 2015-01), modelled from
-    that day's closes with VIX6M withheld: the long end from a ratio 63 sessions old errs
-    less than the flat VIX3M the SPEC falls back to, and not much more than a fresh VIX6M."""
+    that day's closes: with the fresh VIX6M the median error is within 1.0 point; with VIX6M
+    withheld and the ratio 63 sessions old, the model errs far less than SPEC §3.2 as written
+    on the flat VIX3M it falls back to (2.30)."""
     vx = pd.read_csv(VX_FILE, skiprows=1)
     vx["day"] = pd.to_datetime(vx["Trade Date"], format="%m/%d/%Y")
     vx = vx.drop_duplicates("day", keep="last")  # the file's first row is listed twice
@@ -79,9 +86,17 @@ def test_a_quarter_stale_vix6m_estimate_beats_a_flat_vix3m_on_real_settlements()
     settle = vx["Settle"].to_numpy(dtype=float)
     p = PricingParams()
 
+    def terms(vix6m: np.ndarray) -> VolTerm:
+        return VolTerm(*(f[c].to_numpy() for c in ("vix9d", "vix", "vix3m")), vix6m)
+
     def median_error(vix6m: np.ndarray) -> float:
-        term = VolTerm(*(f[c].to_numpy() for c in ("vix9d", "vix", "vix3m")), vix6m)
-        return float(np.median(np.abs(vix_future(T, term, p.convexity_vol) - settle)))
+        model = vix_future(T, terms(vix6m), p.convexity_vol, p.convexity_mean_reversion)
+        return float(np.median(np.abs(model - settle)))
+
+    def spec_as_written(term: VolTerm) -> np.ndarray:  # SPEC §3.2: flat vol, σ_c²·T haircut
+        tau = 30 / 365
+        fwd = (total_variance_raw(T + tau, term) - total_variance_raw(T, term)) / tau
+        return 100 * np.sqrt(fwd) * np.exp(-0.5 * p.convexity_vol**2 * T)
 
     wide = obs.drop_duplicates(["series_id", "date"], keep="last").pivot(
         index="date", columns="series_id", values="value"
@@ -89,7 +104,31 @@ def test_a_quarter_stale_vix6m_estimate_beats_a_flat_vix3m_on_real_settlements()
     ratio = (wide["vix6m"] / wide["vix3m"]).dropna().shift(63).reindex(days).to_numpy()
     stale = long_end_vix6m(f["vix3m"].to_numpy(), ratio, 63, p.vix6m_ratio_long_run,
                            p.vix6m_ratio_half_life)  # fmt: skip
-    fresh, flat = median_error(f["vix6m"].to_numpy()), median_error(np.full(len(days), np.nan))
-    estimated = median_error(stale)
-    assert estimated < flat - 0.25
-    assert estimated < fresh + 0.5
+    fresh, estimated = median_error(f["vix6m"].to_numpy()), median_error(stale)
+    spec_flat = float(
+        np.median(np.abs(spec_as_written(terms(np.full(len(days), np.nan))) - settle))
+    )
+    assert spec_flat > 2.0
+    assert estimated < spec_flat - 0.5
+    # the issue-10 bar on real settlements: median error within 1.0 vol point with the fresh
+    # VIX6M (it was 1.64 with SPEC §3.2's flat vol past 182 days and unbounded haircut)
+    assert fresh <= 1.0
+
+
+def test_the_long_end_of_the_january_2015_future_is_within_a_point_and_a_half() -> None:
+    """The 2014 sessions more than 152 days before expiry (the forward window past the VIX6M
+    knot): SPEC §3.2 as written (κ = 0, flat vol past the knot) missed them by 3.1 points in
+    the median, 1.5–3.5 below every settlement."""
+    vx = pd.read_csv(VX_FILE, skiprows=1)
+    vx["day"] = pd.to_datetime(vx["Trade Date"], format="%m/%d/%Y")
+    vx = vx.drop_duplicates("day", keep="last")
+    days = pd.DatetimeIndex(vx["day"]).astype("datetime64[ns]")
+    f = market_frame(_snapshot_obs(), sessions=days)
+    T = (VX_EXPIRY - days).days.to_numpy() / 365.0
+    long = T > 152 / 365
+    term = VolTerm(*(f[c].to_numpy()[long] for c in ("vix9d", "vix", "vix3m", "vix6m")))
+    p = PricingParams()
+    model = vix_future(T[long], term, p.convexity_vol, p.convexity_mean_reversion)
+    err = model - vx["Settle"].to_numpy(dtype=float)[long]
+    assert long.sum() >= 50
+    assert float(np.median(np.abs(err))) <= 1.5

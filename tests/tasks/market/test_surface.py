@@ -129,26 +129,48 @@ def test_skew_by_hand_and_floor() -> None:
 
 def test_vix_future_at_zero_is_forward_variance_and_convexity_shrinks_it() -> None:
     # T = 0: forward variance over the next 30 days = VIX² exactly (the 30-day knot)
-    assert float(vix_future(0.0, TERM, 0.5)) == pytest.approx(16.04, rel=1e-13)
+    assert float(vix_future(0.0, TERM, 0.5, 0.0)) == pytest.approx(16.04, rel=1e-13)
     # T = 30 days: forward variance between the 30-day and 60-day points, by hand
     w30, w93 = _w(16.04, 30), _w(18.03, 93)
     w60 = w30 + (w93 - w30) * 30 / 63
     fwd = 100 * np.sqrt((w60 - w30) / (30 / 365))
-    assert float(vix_future(30 / 365, TERM, 0.0)) == pytest.approx(fwd, rel=1e-12)
-    conv = float(vix_future(30 / 365, TERM, 0.5))
+    assert float(vix_future(30 / 365, TERM, 0.0, 0.0)) == pytest.approx(fwd, rel=1e-12)
+    conv = float(vix_future(30 / 365, TERM, 0.5, 0.0))  # κ = 0: SPEC §3.2's σ_c²·T
     assert conv == pytest.approx(fwd * np.exp(-0.5 * 0.25 * 30 / 365), rel=1e-12)
     assert conv < fwd
 
 
+def test_the_convexity_haircut_saturates_with_mean_reversion() -> None:
+    # κ = 4/yr, σ_c = 0.5, T = 1 year: v = 0.25·(1 − e^{−8})/8 = 0.0312395…, not 0.25
+    fwd = float(vix_future(1.0, TERM, 0.5, 0.0)) / np.exp(-0.5 * 0.25)
+    got = float(vix_future(1.0, TERM, 0.5, 4.0))
+    assert got == pytest.approx(fwd * np.exp(-0.5 * 0.25 * (1 - np.exp(-8.0)) / 8.0), rel=1e-12)
+    # at a short tenor the two agree to first order (v ≈ σ_c²·T)
+    short = float(vix_future(5 / 365, TERM, 0.5, 4.0)) / float(vix_future(5 / 365, TERM, 0.5, 0.0))
+    assert short == pytest.approx(1.0, abs=1e-4)
+
+
+def test_the_futures_long_end_carries_the_last_forward_variance() -> None:
+    """Past the VIX6M knot the VIX futures' forward variance is the 93→182-day one (by hand),
+    where SPEC §3.1's flat vol would make every later future ≈ VIX6M."""
+    w93, w182 = _w(18.03, 93), _w(19.65, 182)
+    fwd_var = (w182 - w93) / (89 / 365)
+    for days in (182, 240, 400):
+        got = float(vix_future(days / 365, TERM, 0.5, 0.0)) / np.exp(-0.5 * 0.25 * days / 365)
+        assert got == pytest.approx(100 * np.sqrt(fwd_var), rel=1e-12)
+    # the SPX surface keeps SPEC §3.1's flat vol beyond the last knot
+    assert float(total_variance_raw(1.0, TERM)) == pytest.approx(w182 / (182 / 365), rel=1e-12)
+
+
 def test_vix_term_curve_table() -> None:
-    curve = vix_term_curve("2025-01-06", TERM, 8, 0.5)
+    curve = vix_term_curve("2025-01-06", TERM, 8, 0.5, 3.9)
     assert list(curve.columns) == ["as_of", "expiry", "tenor_days", "future_model"]
     assert len(curve) == 8
     exp = vix_expiries("2025-01-06", 8)
     assert list(curve["expiry"]) == list(exp)
     assert curve["expiry"].iloc[0] == pd.Timestamp("2025-01-22")
     np.testing.assert_array_equal(curve["tenor_days"], (exp - pd.Timestamp("2025-01-06")).days)
-    ref = [float(vix_future(d / 365, TERM, 0.5)) for d in curve["tenor_days"]]
+    ref = [float(vix_future(d / 365, TERM, 0.5, 3.9)) for d in curve["tenor_days"]]
     np.testing.assert_allclose(curve["future_model"], ref)
     assert (curve["as_of"] == pd.Timestamp("2025-01-06")).all()
 
@@ -195,8 +217,9 @@ def test_vix_term_curves_equals_the_single_date_curve_on_each_date() -> None:
         ),
         8,
         0.5,
+        3.9,
     )
     for day, term in zip(days, terms, strict=True):
-        one = vix_term_curve(day, term, 8, 0.5)
+        one = vix_term_curve(day, term, 8, 0.5, 3.9)
         got = many[many["as_of"] == day].reset_index(drop=True)
         pd.testing.assert_frame_equal(got, one, check_dtype=False)

@@ -630,6 +630,9 @@ def test_quick_ratio_by_hand() -> None:
     assert risk.quick_ratio(100_000, 50_000, 60_000, -40_000) == pytest.approx(1.5)
     assert risk.quick_ratio(100_000, 50_000, 60_000, 40_000) == pytest.approx(2.5)
     assert risk.quick_ratio(1.0, 0.0, 0.0, 10.0) == math.inf
+    # nothing owed but the cash is already negative (a hedge premium it cannot pay): −inf,
+    # so a quick-ratio floor still fails
+    assert risk.quick_ratio(-6_000.0, 1_000.0, 0.0, 5_000.0) == -math.inf
 
 
 def test_proportional_path_is_every_breakpoint_of_floor_f_times_proposed() -> None:

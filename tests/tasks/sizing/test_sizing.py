@@ -473,8 +473,8 @@ def _crash_pnl_by_hand(res, pf: Portfolio) -> tuple[float, float]:
         book += legs["contracts"].iloc[0] * pnl
     h = ds[ds["kind"] == "hedge"].iloc[0]
     T = h["tenor_days"] / 365
-    F0 = float(vix_future(T, CTX.term, 0.5))
-    F1 = float(vix_future(T, term1, 0.5))
+    F0 = float(vix_future(T, CTX.term, 0.5, 3.9))  # σ_c and κ of PricingParams
+    F1 = float(vix_future(T, term1, 0.5, 3.9))
     assert h["forward"] == pytest.approx(F0)
     v0 = black76(F0, h["strike"], T, r, h["iv"], True).price
     v1 = black76(F1, h["strike"], T, r, h["iv"], True).price

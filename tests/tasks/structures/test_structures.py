@@ -214,29 +214,12 @@ def test_widen_and_tighten() -> None:
 # --------------------------------------------------------------------------- hedge unit
 
 
-def _f_vix_by_hand(days: int) -> float:
-    """F_VIX(T) of SPEC §3.2 by hand for tenors between 63 and 152 days (knots 93/182)."""
-
-    def w(d: float) -> float:
-        pts = [
-            (0, 0.0),
-            (9, 0.1420**2 * 9),
-            (30, 0.1604**2 * 30),
-            (93, 0.1803**2 * 93),
-            (182, 0.1965**2 * 182),
-        ]
-        return float(np.interp(d, [p[0] for p in pts], [p[1] for p in pts])) / 365
-
-    T = days / 365
-    return 100 * np.sqrt((w(days + 30) - w(days)) / (30 / 365)) * np.exp(-0.5 * 0.5**2 * T)
-
-
 def test_vix_call_hedge_unit_by_hand() -> None:
     h = hedge_unit(AS_OF, TERM, R, P, HedgeParams(), vvix=VVIX)
     leg = h.legs.iloc[0]
     assert len(h.legs) == 1 and leg["leg"] == "long_call" and leg["qty"] == 1
     assert leg["expiry"] == pd.Timestamp("2025-04-16")
-    F = _f_vix_by_hand(100)
+    F = _f_vix(100 / 365, TERM)
     assert leg["F"] == pytest.approx(F, rel=1e-12)
     assert leg["strike"] == np.floor(1.25 * F + 0.5)
     # Black-76 is BSM with S = F and q = r
@@ -389,15 +372,20 @@ def _f_vix(T: float, term: VolTerm) -> float:
     vols = [0.0, term.vix9d, term.vix, term.vix3m, term.vix6m]
     w_knots = [(float(v) / 100) ** 2 * d / 365 for v, d in zip(vols, days, strict=True)]
 
+    # beyond 182 days the VIX futures carry the 93→182-day forward variance on
+    fwd_last = (w_knots[-1] - w_knots[-2]) / ((182 - 93) / 365)
+
     def w(t: float) -> float:
         return (
             float(np.interp(t * 365, days, w_knots))
             if t * 365 <= 182
-            else w_knots[-1] / (182 / 365) * t
+            else w_knots[-1] + fwd_last * (t - 182 / 365)
         )
 
     tau = 30 / 365
-    return 100 * np.sqrt((w(T + tau) - w(T)) / tau) * np.exp(-0.5 * P.convexity_vol**2 * T)
+    k = P.convexity_mean_reversion  # the log VIX's variance saturates: σ²(1 − e^{−2kT})/(2k)
+    v = P.convexity_vol**2 * (1 - np.exp(-2 * k * T)) / (2 * k)
+    return 100 * np.sqrt((w(T + tau) - w(T)) / tau) * np.exp(-0.5 * v)
 
 
 def test_crash_scenario_signs(condor) -> None:

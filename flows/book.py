@@ -18,7 +18,7 @@ from prefect.cache_policies import NO_CACHE
 from report.tables import book_table, orders_table
 from schemas.config import Params, Portfolio
 from tasks.book import MarketDay, StepResult, account_eva, account_irr
-from tasks.book.account import resampled_years
+from tasks.book.account import SESSIONS_PER_YEAR, resampled_years, with_policy_history
 from tasks.book.marks import mark_book
 from tasks.book.positions import BookState, options_value, state_from_record, state_record
 from tasks.book.reconcile import positions_frame, read_positions_csv, reconcile
@@ -30,6 +30,7 @@ from tasks.risk import fills_account, joint_scenarios, p_hurdle, read_fills_csv,
 from tasks.signals import compute_signals
 from tasks.sizing import SizingInputs, SizingResult
 from tasks.structures import vol_of_vol
+from warehouse import backtest as wbacktest
 from warehouse import book as wbook
 from warehouse import db
 
@@ -51,6 +52,9 @@ class BookRun:
     reconciliation: list[str] = field(default_factory=list)
     #: where the IRR's history comes from (SPEC §6): the book, or the user's fills file
     irr_source: str = "the book's account"
+    #: the backtest whose sessions before the book's first session extend the history
+    #: (SPEC §6) and that first session: ("full-1990-2026", 2020-08-10), or None
+    policy_history: tuple[str, pd.Timestamp] | None = None
 
     @property
     def today(self) -> StepResult:
@@ -128,14 +132,27 @@ def _risk_from_account(
     rk = run.params.risk
     p = p_hurdle(resampled_years(account, on, rk), wacc, float(risk["hurdle_bps"].iloc[0]))
     risk["p_hurdle"] = p
+    source, resampled = run.irr_source, ""
+    if run.policy_history is not None:
+        # the history reaches back before the book: say from where (SPEC §6)
+        bt, first = run.policy_history
+        if res.start is not None and res.start < first:
+            source = f"the backtest {bt} before {first.date()}, then {source}"
+        used = pd.to_datetime(account["as_of"]).tail(rk.p_hurdle_max_years * SESSIONS_PER_YEAR)
+        n_bt = int((used < first).sum())
+        if n_bt:
+            resampled = f" over {len(used):,} sessions, {n_bt:,} of them from the backtest {bt}"
     note = (
-        f"IRR {res.irr:.2%} from {run.irr_source}: P&L ${res.pnl:,.0f} on mean capital at "
+        f"IRR {res.irr:.2%} from {source}: P&L ${res.pnl:,.0f} on mean capital at "
         f"risk ${res.capital:,.0f} over {res.days} days ({res.sessions} sessions)"
         if np.isfinite(res.irr)
         else f"IRR unknown ({res.note})"
     )
     if np.isfinite(p):
-        note += f"; p_hurdle {p:.0%} (P(annual return on capital > WACC + hurdle), bootstrap)"
+        note += (
+            f"; p_hurdle {p:.0%} (P(annual return on capital > WACC + hurdle), bootstrap"
+            f"{resampled})"
+        )
 
     orders = today.orders.drop_duplicates("order_id")
     lead = (
@@ -289,6 +306,14 @@ def run_books(
             fills = _fills_history(p.fills_file, max(days)) if p.fills_file else None
             if fills is not None:
                 account = fills[fills["as_of"] < min(days)]
+            # SPEC §6: the sessions before the book existed come from the backtest of the same
+            # policy (the latest one stored), for the IRR window and p_hurdle's history
+            first = min(days) if account is None or account.empty else account["as_of"].min()
+            policy, policy_id = wbacktest.read_policy_history(
+                con, pid, params.book.hedge_policy, first
+            )
+            if fills is None:
+                account, _ = with_policy_history(account, policy, first)
             user = user_positions(p)
             notes: list[str] = []
             if user is None:
@@ -308,6 +333,10 @@ def run_books(
             if fills is not None:
                 full = fills
                 run.irr_source = f"the fills file {p.fills_file}"
+            else:
+                full, n_policy = with_policy_history(full, policy, first)
+                if n_policy and policy_id is not None:
+                    run.policy_history = (policy_id, pd.Timestamp(first))
             run.sizing = _risk_from_account(run, full, params.risk.irr_window)
             stepped = {s.state.as_of for s in steps}
             run.sized = [

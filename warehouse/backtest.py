@@ -58,3 +58,26 @@ def read_windows(con: duckdb.DuckDBPyConnection, backtest_id: str) -> pd.DataFra
         "SELECT * FROM backtest_windows WHERE backtest_id = ? ORDER BY portfolio_id, variant, start",
         [backtest_id],
     ).df()
+
+
+def read_policy_history(
+    con: duckdb.DuckDBPyConnection, portfolio_id: str, variant: str, before: pd.Timestamp
+) -> tuple[pd.DataFrame, str | None]:
+    """The daily account of the latest backtest of ``portfolio_id`` × ``variant`` (by
+    ``computed_at``) that starts before ``before``: its rows dated before ``before``, in
+    order, and its ``backtest_id`` (an empty frame and None when there is none)."""
+    found = con.execute(
+        "SELECT backtest_id FROM backtest_summary WHERE portfolio_id = ? AND variant = ? "
+        "AND start < ? ORDER BY computed_at DESC, backtest_id LIMIT 1",
+        [portfolio_id, variant, pd.Timestamp(before).date()],
+    ).fetchone()
+    cols = "as_of, portfolio_id, nav, capital_at_risk, pnl, condor_pnl, hedge_pnl"
+    if found is None:
+        return con.execute(f"SELECT {cols} FROM backtest_daily LIMIT 0").df(), None
+    rows = con.execute(
+        f"SELECT {cols} FROM backtest_daily WHERE backtest_id = ? AND portfolio_id = ? "
+        "AND variant = ? AND as_of < ? ORDER BY as_of",
+        [found[0], portfolio_id, variant, pd.Timestamp(before).date()],
+    ).df()
+    rows["as_of"] = pd.to_datetime(rows["as_of"]).astype("datetime64[ns]")
+    return rows, str(found[0])

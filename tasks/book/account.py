@@ -141,6 +141,38 @@ def account_eva(irr: float, wacc: float, capital: float) -> float:
     return float((irr - wacc) * capital) if np.isfinite(irr) else float("nan")
 
 
+def with_policy_history(
+    account: pd.DataFrame | None, backtest: pd.DataFrame, first_session: pd.Timestamp
+) -> tuple[pd.DataFrame | None, int]:
+    """The account history with the sessions before the book existed taken from the backtest
+    of the same policy (SPEC §6: "so a new portfolio has an IRR from day one", and p_hurdle
+    over book + backtest).
+
+    Parameters
+    ----------
+    account : the book's ``account_daily`` rows (None or empty before its first close).
+    backtest : ``backtest_daily`` rows of the same portfolio and policy (``as_of,
+        capital_at_risk, condor_pnl, hedge_pnl`` are read).
+    first_session : the book's first session (its first stored close, or the first
+        session a warm start steps): only backtest rows dated before it are used, so no
+        session is counted twice and the book's own rows always win.
+
+    Returns
+    -------
+    (DataFrame or None, int)
+        The spliced history in date order and how many of its rows came from the backtest.
+    """
+    first = pd.Timestamp(first_session).normalize()
+    if account is not None and len(account):
+        first = min(first, pd.Timestamp(pd.to_datetime(account["as_of"]).min()))
+    older = backtest[pd.to_datetime(backtest["as_of"]) < first]
+    if older.empty:
+        return account, 0
+    parts = [older] + ([account] if account is not None and len(account) else [])
+    out = pd.concat(parts, ignore_index=True)
+    return out.sort_values("as_of", kind="stable").reset_index(drop=True), len(older)
+
+
 # --------------------------------------------------------------------------- p_hurdle
 
 

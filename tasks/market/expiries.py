@@ -18,6 +18,8 @@ used for both (SPEC §0).
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 import pandas as pd
 
@@ -50,7 +52,12 @@ def spx_weekly_expiries(as_of: object, horizon_days: int) -> pd.DatetimeIndex:
 
 def nearest_expiry(as_of: object, target_dte: int) -> pd.Timestamp:
     """The SPX weekly expiry nearest ``as_of + target_dte`` calendar days (ties: the earlier)."""
-    start = pd.Timestamp(as_of).normalize()
+    return _nearest_expiry(pd.Timestamp(as_of).normalize(), int(target_dte))
+
+
+# a session's expiries are asked for by every tranche, slot and sizing of a backtest
+@lru_cache(maxsize=1 << 16)
+def _nearest_expiry(start: pd.Timestamp, target_dte: int) -> pd.Timestamp:
     exp = spx_weekly_expiries(start, int(target_dte) + 14)
     target = start + pd.Timedelta(days=int(target_dte))
     dist = np.abs(np.asarray((exp - target).days))
@@ -88,10 +95,17 @@ def nearest_vix_expiry(
     as_of: object, target_days: int, exclude: object | None = None
 ) -> pd.Timestamp:
     """The VIX expiry nearest ``as_of + target_days`` (ties: the earlier); ``exclude`` skips one date."""
-    start = pd.Timestamp(as_of).normalize()
+    skip = None if exclude is None else pd.Timestamp(exclude).normalize()
+    return _nearest_vix_expiry(pd.Timestamp(as_of).normalize(), int(target_days), skip)
+
+
+@lru_cache(maxsize=1 << 16)
+def _nearest_vix_expiry(
+    start: pd.Timestamp, target_days: int, exclude: pd.Timestamp | None
+) -> pd.Timestamp:
     exp = vix_expiries(start, int(target_days) // 28 + 4)
     if exclude is not None:
-        exp = exp[exp != pd.Timestamp(exclude).normalize()]
+        exp = exp[exp != exclude]
     target = start + pd.Timedelta(days=int(target_days))
     dist = np.abs(np.asarray((exp - target).days))
     return pd.Timestamp(exp[int(np.argmin(dist))])

@@ -254,3 +254,68 @@ def test_a_malformed_fills_file_is_refused_before_the_run_naming_line_and_column
     msg = str(err.value)
     assert msg.startswith(f"{cfg}: portfolio steward_1m: ")
     assert "line 4" in msg and "credit" in msg
+
+
+def test_sessions_before_the_book_come_from_the_backtest_of_the_same_policy(
+    three_days, tmp_path: Path
+) -> None:
+    """SPEC §6: the IRR window and p_hurdle's history reach back before the book's first
+    session through the latest stored backtest of the same portfolio and policy."""
+    import duckdb
+    import exchange_calendars as xcals
+
+    from flows.daily import daily_flow
+
+    path, cfg = three_days
+    copy = tmp_path / "w.duckdb"
+    shutil.copyfile(path, copy)
+    first = _q(path, "SELECT min(as_of) AS d FROM account_daily "
+                     "WHERE portfolio_id = 'steward_1m'")["d"].iloc[0]  # fmt: skip
+    first = pd.Timestamp(first)
+    cal = xcals.get_calendar("XNYS", start="2024-01-01")
+    # a year and a half of a made-up backtest: $10,000 at risk, +$12 a session; it also
+    # overlaps the book's sessions, which must not be counted twice
+    bt_days = cal.sessions_in_range("2025-01-02", DAYS[2])
+    rows = pd.DataFrame({
+        "backtest_id": "bt-test", "as_of": bt_days.date, "portfolio_id": "steward_1m",
+        "variant": "alvh", "nav": 1e6, "capital_at_risk": 10_000.0, "pnl": 12.0,
+        "condor_pnl": 12.0, "hedge_pnl": 0.0, "drawdown": 0.0,
+    })  # fmt: skip
+    con = duckdb.connect(str(copy))
+    con.register("r", rows)
+    con.execute("INSERT INTO backtest_daily SELECT * FROM r")
+    con.execute(
+        'INSERT INTO backtest_summary (backtest_id, portfolio_id, variant, start, "end", '
+        "trades, sessions, exit_reasons, computed_at) VALUES ('bt-test', 'steward_1m', 'alvh', "
+        f"DATE '2025-01-02', DATE '{DAYS[2]}', 0, {len(rows)}, '', now())"
+    )
+    con.close()
+    daily_flow(as_of=DAYS[2], db_path=str(copy), config_path=str(cfg), artifacts=False)
+    risk = _q(copy, f"SELECT * FROM portfolio_risk WHERE as_of = DATE '{DAYS[2]}' "
+                    "AND portfolio_id = 'steward_1m'").iloc[0]  # fmt: skip
+    book = _q(copy, f"SELECT as_of, capital_at_risk, condor_pnl, hedge_pnl FROM account_daily "
+                    f"WHERE portfolio_id = 'steward_1m' AND as_of <= DATE '{DAYS[2]}' "
+                    "ORDER BY as_of")  # fmt: skip
+    assert pd.Timestamp(book["as_of"].iloc[0]) == first  # the book is unchanged in extent
+    # by hand: the 252-session window = the backtest's last sessions before the book's
+    # first session, then every book session; flows −C̄ at its first close, C̄ + P&L at as_of
+    n_book = len(book)
+    before = [d for d in bt_days if d < first][-(252 - n_book) :]
+    cap = (10_000.0 * len(before) + book["capital_at_risk"].sum()) / 252
+    pnl = 12.0 * (len(before) - 1) + (book["condor_pnl"] + book["hedge_pnl"]).sum()
+    days = (pd.Timestamp(DAYS[2]) - pd.Timestamp(before[0])).days
+    irr = (1 + pnl / cap) ** (365 / days) - 1
+    assert risk["irr"] == pytest.approx(irr, rel=1e-9)
+    assert (
+        f"from the backtest bt-test before {first.date()}, then the book's account"
+        in (risk["rationale"])
+    )
+    n_bt = sum(d < first for d in bt_days)
+    assert (
+        f"over {n_bt + n_book:,} sessions, {n_bt:,} of them from the backtest bt-test"
+        in (risk["rationale"])
+    )
+    # without the backtest the same rerun reads the book alone (fewer than 252 sessions)
+    plain = _q(path, f"SELECT irr, rationale FROM portfolio_risk WHERE as_of = DATE '{DAYS[2]}' "
+                     "AND portfolio_id = 'steward_1m'").iloc[0]  # fmt: skip
+    assert "bt-test" not in plain["rationale"] and plain["irr"] != pytest.approx(irr)

@@ -357,3 +357,25 @@ def test_capital_at_risk_takes_the_wider_wing() -> None:
     legs = book_legs(ENTRY, ENTRY, contracts=1)
     legs.loc[legs["leg"] == "long_call", "strike"] = 7875.0  # call wing 75 wide, put wing 50
     assert capital_at_risk(legs) == pytest.approx(100 * (75 - 7.0))
+
+
+def test_the_backtest_fills_only_the_sessions_before_the_book() -> None:
+    """SPEC §6: backtest rows dated before the book's first session are put in front of the
+    book's; the overlap is the book's own, and a book-less start takes all the earlier rows."""
+    from tasks.book.account import with_policy_history
+
+    d = pd.bdate_range("2026-01-05", periods=6)
+    backtest = pd.DataFrame({"as_of": d, "capital_at_risk": 1.0, "condor_pnl": 1.0,
+                             "hedge_pnl": 0.0})  # fmt: skip
+    book = pd.DataFrame({"as_of": d[3:], "capital_at_risk": 9.0, "condor_pnl": 5.0,
+                         "hedge_pnl": 1.0})  # fmt: skip
+    out, n = with_policy_history(book, backtest, d[4])
+    assert n == 3
+    assert list(out["as_of"]) == list(d)
+    assert list(out["capital_at_risk"]) == [1.0, 1.0, 1.0, 9.0, 9.0, 9.0]
+    # a warm start (no stored book yet) starting on d[2]: the two sessions before it
+    out, n = with_policy_history(None, backtest, d[2])
+    assert n == 2 and list(out["as_of"]) == list(d[:2])
+    # nothing before the book: the book as it is
+    same, n = with_policy_history(book, backtest.iloc[3:], d[3])
+    assert n == 0 and same is book

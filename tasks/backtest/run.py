@@ -125,13 +125,13 @@ def backtest_portfolio(
 
 def tearsheet_part(res: StepResult) -> StepResult:
     """What a backtest keeps of a session: the account row, the orders and the sizing's
-    ``portfolio_risk`` row (the mean WACC). The legs, ``book`` rows and the sizing's
-    per-leg frames are dropped: kept for 9,000 sessions they held ~4 GB per run."""
+    ``portfolio_risk`` row (the mean WACC). The legs (so the ``book`` rows) and the
+    sizing's per-leg frames are dropped: kept for 9,000 sessions they held ~4 GB per run."""
     d = res.decision
     slim = dataclasses.replace(d, condors=[], hedge_legs=d.hedge_legs.iloc[0:0],
                                daily_sizing=None, positions=None, rationale=[])  # fmt: skip
     return dataclasses.replace(res, state=res.state.with_(legs=res.state.legs.iloc[0:0]),
-                               book=res.book.iloc[0:0], decision=slim)  # fmt: skip
+                               decision=slim)  # fmt: skip
 
 
 def daily_rows(steps: list[StepResult], backtest_id: str, variant: str) -> pd.DataFrame:

@@ -78,10 +78,14 @@ class StepResult:
 
     state: BookState
     orders: pd.DataFrame
-    book: pd.DataFrame
     account: pd.DataFrame
     decision: SizingDecision
     notes: list[str]
+
+    @property
+    def book(self) -> pd.DataFrame:
+        """The ``book`` rows of the new state (built when read: a backtest never reads them)."""
+        return book_rows(self.state)
 
 
 class _Ledger:
@@ -238,10 +242,12 @@ def _manage_hedge(legs: pd.DataFrame, state: BookState, day: MarketDay, decision
     return legs, plan.monetised, plan.reason
 
 
-def _kind_value(legs: pd.DataFrame, kind: str) -> float:
-    # the kind's legs masked out of the value array (no frame copy: runs 4× every session)
-    mask = legs["kind"].to_numpy() == kind if len(legs) else np.zeros(0, bool)
-    return float(leg_values(legs)[mask].sum()) if mask.any() else 0.0
+def _kind_values(legs: pd.DataFrame) -> dict[str, float]:
+    """The marked value of the condor legs and of the hedge legs (one valuation of the legs)."""
+    if not len(legs):
+        return {"condor": 0.0, "hedge": 0.0}
+    values, kind = leg_values(legs), legs["kind"].to_numpy()
+    return {k: float(values[kind == k].sum()) for k in ("condor", "hedge")}
 
 
 def step_book(state: BookState, day: MarketDay, sizing_fn: SizingFn, params: Params) -> StepResult:
@@ -270,7 +276,7 @@ def step_book(state: BookState, day: MarketDay, sizing_fn: SizingFn, params: Par
     c = carry(days, r_spx, state.holdings, state.cash, state.tbills, ctx.risk_free,
               params.risk.r_sweep, state.margin_debt, state.margin_rate, state.box_debt,
               box_rate)  # fmt: skip
-    prev_value = {k: _kind_value(state.legs, k) for k in ("condor", "hedge")}
+    prev_value = _kind_values(state.legs)
 
     # (2) mark, (3) exits
     ledger = _Ledger(as_of, state.portfolio_id)
@@ -294,9 +300,8 @@ def step_book(state: BookState, day: MarketDay, sizing_fn: SizingFn, params: Par
     legs = legs.reset_index(drop=True)
     flows = sum(ledger.flow.values())
     cash = state.cash + c.cash_interest - c.debt_cost + flows
-    kind_pnl = {
-        k: _kind_value(legs, k) - prev_value[k] + ledger.flow[k] for k in ("condor", "hedge")
-    }
+    value = _kind_values(legs)
+    kind_pnl = {k: value[k] - prev_value[k] + ledger.flow[k] for k in ("condor", "hedge")}
     sleeve = kind_pnl["condor"] + kind_pnl["hedge"]
     pnl = sleeve + c.holdings_pnl + c.carry_pnl
     holdings_value = float(sum(v for v, _ in c.holdings))
@@ -335,7 +340,7 @@ def step_book(state: BookState, day: MarketDay, sizing_fn: SizingFn, params: Par
     )[list(ACCOUNT_COLUMNS)]
     account["as_of"] = account["as_of"].astype("datetime64[ns]")
     orders = pd.concat(ledger.orders, ignore_index=True) if ledger.orders else empty_orders()
-    return StepResult(new_state, orders, book_rows(new_state), account, decision, notes)
+    return StepResult(new_state, orders, account, decision, notes)
 
 
 def book_rows(state: BookState) -> pd.DataFrame:

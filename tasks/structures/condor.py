@@ -199,8 +199,9 @@ def _condor_legs(
             "vega": vega,
             "theta": theta,
             "pricing_source": pricing_source,
-        }
-    )[LEG_COLUMNS]
+        },
+        columns=LEG_COLUMNS,  # the dict is in this order already: no reindexing copy
+    )
 
 
 def _condor_from_legs(
@@ -217,8 +218,10 @@ def _condor_from_legs(
     source: str,
 ) -> IronCondor:
     """Tranche metrics (SPEC §4) from a complete four-leg frame."""
-    k = legs.set_index("leg")["strike"]
-    credit = float(-(legs["qty"] * legs["model_price"]).sum())
+    # plain arrays: this runs for every candidate condor of every sizing
+    qty = legs["qty"].to_numpy(dtype=float)
+    k = dict(zip(legs["leg"].tolist(), legs["strike"].to_numpy(dtype=float).tolist(), strict=True))
+    credit = float(-(qty * legs["model_price"].to_numpy(dtype=float)).sum())
     width = float(max(k["short_put"] - k["long_put"], k["long_call"] - k["short_call"]))
     tenor = int((expiry - as_of).days)
     lo, hi = float(k["short_put"] - credit), float(k["short_call"] + credit)
@@ -238,7 +241,7 @@ def _condor_from_legs(
         max_loss=MULTIPLIER * (width - credit),
         breakeven_low=lo,
         breakeven_high=hi,
-        net_delta=float((legs["qty"] * legs["delta"]).sum()),
+        net_delta=float((qty * legs["delta"].to_numpy(dtype=float)).sum()),
         sigma_atm=float(sigma_atm),
         prob_between_breakevens=float(prob),
         pricing_source=source,
@@ -371,9 +374,11 @@ def tighten_short_strikes(
     condor) is returned, so the rule never makes the condor's delta worse than needed.
     """
     d, t = short_delta, tighten_delta
-    candidates = [(d + t, d + t), (d + t, d), (d, d + t), (d, d)]
-    built = [build(p, c) for p, c in candidates]  # four builds at most
-    for condor in built[:3]:
+    built = []
+    for p, c in [(d + t, d + t), (d + t, d), (d, d + t)]:  # built one at a time: the first
+        condor = build(p, c)  # that qualifies ends the search
         if abs(condor.net_delta) <= net_delta_tolerance:
             return condor
+        built.append(condor)
+    built.append(build(d, d))
     return min(built, key=lambda c: abs(c.net_delta))

@@ -105,7 +105,7 @@ def _tables(steps: list[StepResult]) -> dict[str, pd.DataFrame]:
     states = pd.DataFrame([state_record(s.state) for s in steps])
     states["as_of"] = pd.to_datetime(states["as_of"]).astype("datetime64[ns]")
     parts = {
-        "book": [s.book for s in steps if len(s.book)],
+        "book": [b for b in (s.book for s in steps) if len(b)],  # each built once
         "orders": [s.orders for s in steps if len(s.orders)],
         "account_daily": [s.account for s in steps],
     }
@@ -307,12 +307,14 @@ def run_books(
             if fills is not None:
                 account = fills[fills["as_of"] < min(days)]
             # SPEC §6: the sessions before the book existed come from the backtest of the same
-            # policy (the latest one stored), for the IRR window and p_hurdle's history
+            # policy (the latest one stored), for the IRR window and p_hurdle's history; a
+            # fills file replaces both
             first = min(days) if account is None or account.empty else account["as_of"].min()
-            policy, policy_id = wbacktest.read_policy_history(
-                con, pid, params.book.hedge_policy, first
-            )
+            policy, policy_id = None, None
             if fills is None:
+                policy, policy_id = wbacktest.read_policy_history(
+                    con, pid, params.book.hedge_policy, first
+                )
                 account, _ = with_policy_history(account, policy, first)
             user = user_positions(p)
             notes: list[str] = []
@@ -333,7 +335,7 @@ def run_books(
             if fills is not None:
                 full = fills
                 run.irr_source = f"the fills file {p.fills_file}"
-            else:
+            elif policy is not None:
                 full, n_policy = with_policy_history(full, policy, first)
                 if n_policy and policy_id is not None:
                     run.policy_history = (policy_id, pd.Timestamp(first))

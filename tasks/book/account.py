@@ -154,23 +154,19 @@ def with_policy_history(
     backtest : ``backtest_daily`` rows of the same portfolio and policy (``as_of,
         capital_at_risk, condor_pnl, hedge_pnl`` are read).
     first_session : the book's first session (its first stored close, or the first
-        session a warm start steps): only backtest rows dated before it are used, so no
-        session is counted twice and the book's own rows always win.
+        session a warm start steps; no ``account`` row is older): only backtest rows dated
+        before it are used, so no session is counted twice.
 
     Returns
     -------
     (DataFrame or None, int)
         The spliced history in date order and how many of its rows came from the backtest.
     """
-    first = pd.Timestamp(first_session).normalize()
-    if account is not None and len(account):
-        first = min(first, pd.Timestamp(pd.to_datetime(account["as_of"]).min()))
-    older = backtest[pd.to_datetime(backtest["as_of"]) < first]
+    older = backtest[pd.to_datetime(backtest["as_of"]) < pd.Timestamp(first_session)]
     if older.empty:
         return account, 0
     parts = [older] + ([account] if account is not None and len(account) else [])
-    out = pd.concat(parts, ignore_index=True)
-    return out.sort_values("as_of", kind="stable").reset_index(drop=True), len(older)
+    return pd.concat(parts, ignore_index=True), len(older)
 
 
 # --------------------------------------------------------------------------- p_hurdle

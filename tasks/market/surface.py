@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, fields
-from typing import Protocol
+from typing import Literal, Protocol
 
 import numpy as np
 import pandas as pd
@@ -80,7 +80,9 @@ class VolTerm:
         return tenors, vols / 100.0
 
 
-def total_variance_raw(T: ArrayLike, term: VolTerm, beyond: str = "flat_vol") -> FloatArray:
+def total_variance_raw(
+    T: ArrayLike, term: VolTerm, beyond: Literal["flat_vol", "flat_forward"] = "flat_vol"
+) -> FloatArray:
     """Total variance ``w(T) = σ²T`` interpolated linearly in T (SPEC §3.1), without ``atm_ratio``.
 
     Knots: (0, 0), (9/365, VIX9D²·9/365), (30/365, VIX²·30/365), (93/365, VIX3M²·93/365),

@@ -361,7 +361,8 @@ def test_capital_at_risk_takes_the_wider_wing() -> None:
 
 def test_the_backtest_fills_only_the_sessions_before_the_book() -> None:
     """SPEC §6: backtest rows dated before the book's first session are put in front of the
-    book's; the overlap is the book's own, and a book-less start takes all the earlier rows."""
+    book's; where they overlap the book's rows are kept, and a warm start (no book yet)
+    takes the rows before its first session."""
     from tasks.book.account import with_policy_history
 
     d = pd.bdate_range("2026-01-05", periods=6)
@@ -369,7 +370,7 @@ def test_the_backtest_fills_only_the_sessions_before_the_book() -> None:
                              "hedge_pnl": 0.0})  # fmt: skip
     book = pd.DataFrame({"as_of": d[3:], "capital_at_risk": 9.0, "condor_pnl": 5.0,
                          "hedge_pnl": 1.0})  # fmt: skip
-    out, n = with_policy_history(book, backtest, d[4])
+    out, n = with_policy_history(book, backtest, d[3])
     assert n == 3
     assert list(out["as_of"]) == list(d)
     assert list(out["capital_at_risk"]) == [1.0, 1.0, 1.0, 9.0, 9.0, 9.0]

@@ -28,7 +28,7 @@ from tasks.market.chain import Chain, read_chain
 from tasks.market.frame import MarketDataMissing, context_at, market_frame
 from tasks.risk import fills_account, joint_scenarios, p_hurdle, read_fills_csv, trailing_sessions
 from tasks.signals import compute_signals
-from tasks.sizing import SizingInputs, SizingResult
+from tasks.sizing import LazyRows, SizingInputs, SizingResult
 from tasks.structures import vol_of_vol
 from warehouse import backtest as wbacktest
 from warehouse import book as wbook
@@ -175,7 +175,7 @@ def _risk_from_account(
         run.irr_note = note
     daily = d.daily_sizing if d.daily_sizing is not None else pd.DataFrame()
     positions = d.positions if d.positions is not None else pd.DataFrame()
-    return SizingResult(daily, risk, positions, rationale)
+    return SizingResult(risk, rationale, LazyRows.of(daily, positions))
 
 
 def _fills_history(path: str, last: pd.Timestamp) -> pd.DataFrame:

@@ -128,8 +128,8 @@ def tearsheet_part(res: StepResult) -> StepResult:
     ``portfolio_risk`` row (the mean WACC). The legs (so the ``book`` rows) and the
     sizing's per-leg frames are dropped: kept for 9,000 sessions they held ~4 GB per run."""
     d = res.decision
-    slim = dataclasses.replace(d, condors=[], hedge_legs=d.hedge_legs.iloc[0:0],
-                               daily_sizing=None, positions=None, rationale=[])  # fmt: skip
+    slim = dataclasses.replace(d, condors=[], hedge_legs=d.hedge_legs.iloc[0:0], sized=None,
+                               rationale=[])  # fmt: skip
     return dataclasses.replace(res, state=res.state.with_(legs=res.state.legs.iloc[0:0]),
                                decision=slim)  # fmt: skip
 

@@ -117,23 +117,18 @@ def sizing_with_book(
             }
         )
         res = size_portfolio(dataclasses.replace(inputs, irr=irr), sized)
-        pos = res.positions
-        dtes = portfolio.params.ladder.target_dtes
-        condors = []
-        tranche_rows = pos[pos["kind"] == "condor"].reset_index(drop=True)
-        for i, row in tranche_rows.iterrows():
-            legs = res.daily_sizing[res.daily_sizing["position_id"] == row["position_id"]]
-            condors.append(NewCondor(int(dtes[i]), legs[_LEG_FIELDS], int(row["contracts"])))
-        hedge_row = pos[pos["kind"] == "hedge"].iloc[0]
-        hedge_legs = res.daily_sizing[res.daily_sizing["position_id"] == hedge_row["position_id"]]
+        condors = [
+            NewCondor(t.target_dte, t.condor.legs[_LEG_FIELDS], int(n))
+            for t, n in zip(res.tranches, res.contracts, strict=True)
+        ]
+        assert res.hedge_legs is not None
         return SizingDecision(
             condors=condors,
-            hedge_legs=hedge_legs[_LEG_FIELDS].reset_index(drop=True),
+            hedge_legs=res.hedge_legs[_LEG_FIELDS].reset_index(drop=True),
             hedge_kind=portfolio.params.hedge.kind,
-            hedge_target=int(hedge_row["contracts"]),
+            hedge_target=res.hedge_units,
             risk=res.portfolio_risk,
-            daily_sizing=res.daily_sizing,
-            positions=res.positions,
+            sized=res,
             rationale=res.rationale,
         )
 
@@ -201,8 +196,7 @@ def run_book(
                     pending.clear()
                 last, age = sizing_with_book(inputs, portfolio, recent)(s, d, slots), 0
                 return apply_hedge_policy(last, s, d.ctx, params)
-            held = dataclasses.replace(last, condors=[], risk=None, daily_sizing=None,
-                                       positions=None, rationale=[])  # fmt: skip
+            held = dataclasses.replace(last, condors=[], risk=None, sized=None, rationale=[])
             return apply_hedge_policy(held, s, d.ctx, params)
 
         res = step_book(state, market, fn, params)

@@ -31,6 +31,7 @@ from tasks.book.positions import (
 from tasks.book.rules import Slot, condor_exits, free_slots, hedge_units_held, plan_hedge
 from tasks.market.chain import Chain
 from tasks.market.frame import MarketContext
+from tasks.sizing import SizingResult
 from tasks.structures import vol_of_vol
 
 BOOK_COLUMNS: tuple[str, ...] = ("as_of", "portfolio_id", *BOOK_LEG_COLUMNS)
@@ -64,9 +65,18 @@ class SizingDecision:
     hedge_kind: str
     hedge_target: int  # total units the book should hold
     risk: pd.DataFrame | None = None  # the portfolio_risk row, when the sizing makes one
-    daily_sizing: pd.DataFrame | None = None
-    positions: pd.DataFrame | None = None  # the sizing's one row per candidate position
+    sized: SizingResult | None = None  # the full sizing, when one ran today
     rationale: list[str] = field(default_factory=list)
+
+    @property
+    def daily_sizing(self) -> pd.DataFrame | None:
+        """The sizing's ``daily_sizing`` rows (built when read; None without a sizing)."""
+        return None if self.sized is None else self.sized.daily_sizing
+
+    @property
+    def positions(self) -> pd.DataFrame | None:
+        """The sizing's one row per candidate position (None without a sizing)."""
+        return None if self.sized is None else self.sized.positions
 
 
 SizingFn = Callable[[BookState, MarketDay, list[Slot]], SizingDecision]

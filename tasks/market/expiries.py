@@ -23,17 +23,28 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
-from tasks.market.calendar import sessions
+from tasks.market.calendar import CALENDAR_START, nyse, sessions
 
 VIX_SETTLEMENT_LAG_DAYS = 30  # the VIX futures' final settlement is 30 days before the SPX expiry
+
+
+@lru_cache(maxsize=1)
+def _all_sessions() -> np.ndarray:
+    # every session of the calendar once, as datetime64[ns]: a range query of
+    # exchange_calendars per call was most of a slot's or a hedge unit's expiry lookup
+    return sessions(CALENDAR_START, nyse().last_session).to_numpy("datetime64[ns]")
 
 
 def _roll_back_to_sessions(days: pd.DatetimeIndex) -> pd.DatetimeIndex:
     """Each date, or the previous NYSE session when it is not one (vectorised)."""
     if len(days) == 0:
         return pd.DatetimeIndex([])
-    all_s = sessions(days.min() - pd.Timedelta(days=15), days.max())
-    pos = all_s.searchsorted(days, side="right") - 1
+    all_s = _all_sessions()
+    d = days.to_numpy("datetime64[ns]")
+    if d.min() - np.timedelta64(15, "D") < all_s[0] or d.max() > all_s[-1]:
+        # outside the calendar's table: ask it (it raises a clear error past its end)
+        all_s = sessions(days.min() - pd.Timedelta(days=15), days.max()).to_numpy("datetime64[ns]")
+    pos = all_s.searchsorted(d, side="right") - 1
     return pd.DatetimeIndex(all_s[pos])
 
 

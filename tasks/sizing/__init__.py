@@ -94,7 +94,14 @@ from tasks.sizing.cap import cap_fraction, n_cap
 from tasks.sizing.capital import CapitalCost, capital_cost
 from tasks.sizing.hedge import HedgeDecision, HedgeSpec, fallback_hedge_beta, hedge_units
 from tasks.sizing.hurdle import Proposal, contract_multiplier, propose_contracts
-from tasks.sizing.inputs import MarketBook, Rules, SizingInputs, SizingResult, read_rules
+from tasks.sizing.inputs import (
+    LazyRows,
+    MarketBook,
+    Rules,
+    SizingInputs,
+    SizingResult,
+    read_rules,
+)
 from tasks.sizing.ladder import Tranche, build_ladder
 from tasks.sizing.limits import LimitDecision, fit_limits
 from tasks.sizing.market import market_book
@@ -127,6 +134,7 @@ __all__ = [
     "Rules",
     "SizingInputs",
     "SizingResult",
+    "LazyRows",
     "Tranche",
     "build_ladder",
     "cap_fraction",

@@ -12,7 +12,7 @@ from tasks.market.frame import MarketContext
 from tasks.sizing.book import OpenBook, existing_legs, new_tranches, open_book
 from tasks.sizing.capital import capital_cost
 from tasks.sizing.hedge import hedge_spec, resolve_hedge_beta
-from tasks.sizing.inputs import SizingInputs, SizingResult, read_rules
+from tasks.sizing.inputs import LazyRows, SizingInputs, SizingResult, read_rules
 from tasks.sizing.market import market_book
 from tasks.sizing.output import daily_sizing_rows, portfolio_risk_row, positions_rows
 from tasks.sizing.passes import Decisions, settle_regime, size_pass
@@ -76,13 +76,24 @@ def size_portfolio(
     lines = explain(d)
     kept, pid = settled.kept, portfolio.portfolio_id
     n, units = kept.limits.contracts, kept.limits.kept.hedge.units
+
+    def rows() -> tuple[pd.DataFrame, pd.DataFrame]:
+        return (
+            daily_sizing_rows(
+                ctx, pid, params.pricing.div_yield, market.tranches, n, hedge.legs, units
+            ),
+            positions_rows(
+                ctx.as_of, pid, market.tranches, n, kept.proposal.n_cap, weights.q, new, hedge,
+                units,
+            ),
+        )  # fmt: skip
+
     return SizingResult(
-        daily_sizing_rows(
-            ctx, pid, params.pricing.div_yield, market.tranches, n, hedge.legs, units
-        ),
         portfolio_risk_row(ctx, portfolio, d, "; ".join(lines)),
-        positions_rows(
-            ctx.as_of, pid, market.tranches, n, kept.proposal.n_cap, weights.q, new, hedge, units
-        ),
         lines,
+        LazyRows(rows),
+        tranches=list(market.tranches),
+        contracts=np.asarray(n, dtype=np.int64),
+        hedge_legs=hedge.legs,
+        hedge_units=int(units),
     )

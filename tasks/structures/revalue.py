@@ -19,6 +19,12 @@ def _scenario_column(x: ArrayLike) -> FloatArray:
     return np.atleast_1d(np.asarray(x, dtype=float))[:, None]
 
 
+def tenor_days(expiry: pd.Series, as_of: pd.Timestamp) -> FloatArray:
+    """Calendar days from ``as_of`` to each expiry (float; negative once expired)."""
+    exp = expiry.to_numpy("datetime64[D]")
+    return (exp - np.datetime64(as_of.date(), "D")).astype(float)
+
+
 def leg_values(
     legs: pd.DataFrame,
     as_of: object,
@@ -55,12 +61,13 @@ def leg_values(
     r_c = _scenario_column(r)
     term_c = term.map(_scenario_column)
     n_s = np.broadcast_shapes(S_c.shape, r_c.shape, term_c.knots()[1].shape[:-1])[0]
-    tenor = np.asarray((pd.DatetimeIndex(legs["expiry"]) - as_of_ts).days, dtype=float)
+    # plain arrays, not Series operations: this runs for every mark, stress and scenario set
+    tenor = tenor_days(legs["expiry"], as_of_ts)
     T = np.maximum(tenor - days_ahead, 0.0) / DAYS_PER_YEAR
     K = legs["strike"].to_numpy(dtype=float)
     qty = legs["qty"].to_numpy(dtype=float)
-    is_call = (legs["put_call"] == "C").to_numpy()
-    is_spx = (legs["underlying"] == "SPX").to_numpy()
+    is_call = legs["put_call"].to_numpy() == "C"
+    is_spx = legs["underlying"].to_numpy() == "SPX"
     price = np.zeros((n_s, len(legs)))
     if is_spx.any():
         i = is_spx

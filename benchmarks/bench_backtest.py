@@ -4,7 +4,8 @@ session the warehouse holds), the book loop timed apart from the market set-up.
     python benchmarks/bench_backtest.py --db data/condorcap.duckdb [--start 2019-01-02]
         [--end 2019-12-31] [--variant alvh] [--portfolio steward_1m] [--profile]
 
-Prints the sessions, the market set-up seconds, the loop seconds and sessions per second;
+Prints the sessions, the market set-up seconds, the loop seconds (the book loop and the
+variant's daily, summary and window rows, as the flow's task runs them) and sessions per second;
 ``--profile`` adds the top of a cProfile of the loop (cumulative time).
 """
 
@@ -17,10 +18,9 @@ import time
 
 import pandas as pd
 
-from flows.backtest import _market
+from flows.backtest import _market, long_run_gc, run_variant
 from flows.daily import DEFAULT_CONFIG
 from schemas.config import load_portfolios
-from tasks.backtest.run import backtest_portfolio
 
 
 def main() -> None:
@@ -39,11 +39,12 @@ def main() -> None:
                        pd.Timestamp(a.end) if a.end else None, [p], pf.run_params.signals)  # fmt: skip
     t1 = time.perf_counter()
     prof = cProfile.Profile() if a.profile else None
-    if prof:
-        prof.enable()
-    backtest_portfolio(p, a.variant, days, md)
-    if prof:
-        prof.disable()
+    with long_run_gc():  # as the flow runs it
+        if prof:
+            prof.enable()
+        run_variant(p, a.variant, days, md, "bench")
+        if prof:
+            prof.disable()
     t2 = time.perf_counter()
     print(f"{p.portfolio_id} × {a.variant}: {len(days)} sessions {days[0].date()} → "
           f"{days[-1].date()}; market set-up {t1 - t0:.1f} s; book loop {t2 - t1:.1f} s = "

@@ -9,9 +9,11 @@ then one Prefect task running :func:`tasks.book.sizing.run_book` — the daily r
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -55,6 +57,26 @@ class BacktestResult:
 class VariantRun:
     tables: dict[str, pd.DataFrame]
     seconds: float
+
+
+@contextmanager
+def long_run_gc() -> Iterator[None]:
+    """Garbage collection tuned for a long book loop, restored after.
+
+    A 36-year loop keeps its market (contexts, scenarios, signals) and a row per session
+    alive; the collector's full passes re-scanned all of it and took 10–15 % of the loop.
+    What exists when the loop starts is frozen out of the scans, and the young generation
+    is collected every 10,000 allocations instead of 700 (cycles are still collected).
+    """
+    old = gc.get_threshold()
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(10_000, 50, 100)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*old)
+        gc.unfreeze()
 
 
 def backtest_id_of(config_path: str, start: pd.Timestamp, end: pd.Timestamp) -> str:
@@ -151,7 +173,8 @@ def run_backtest(
     bid = backtest_id or backtest_id_of(config_path, days[0], days[-1])
     t1 = time.perf_counter()
     jobs = [(p, v) for p in ports for v in variants]
-    runs = _run_jobs(jobs, days, md, bid, workers, progress)
+    with long_run_gc():
+        runs = _run_jobs(jobs, days, md, bid, workers, progress)
     t2 = time.perf_counter()
     tables = {k: pd.concat([r.tables[k] for r in runs], ignore_index=True)
               for k in wbacktest.BACKTEST_TABLES}  # fmt: skip

@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import pandas as pd
 
-from schemas.config import Holding, Portfolio, Position, RiskParams
+from schemas.config import Holding, Portfolio, RiskParams
 from tasks.book.account import SESSIONS_PER_YEAR, account_irr, resampled_years
 from tasks.book.hedge_policy import apply_hedge_policy
 from tasks.book.positions import BookState, start_state
@@ -27,6 +27,8 @@ from tasks.book.rules import Slot, hedge_units_held, slot_expiry
 from tasks.book.step import MarketDay, NewCondor, SizingDecision, SizingFn, StepResult, step_book
 from tasks.risk import IrrResult
 from tasks.sizing import SizingInputs, size_portfolio
+from tasks.sizing.book import position_legs
+from tasks.structures import vol_of_vol
 
 RESIZE_SESSIONS = 5
 """Warm start: the longest run of sessions between two full sizings (one trading week)."""
@@ -34,36 +36,41 @@ RESIZE_SESSIONS = 5
 _LEG_FIELDS = ["expiry", "leg", "put_call", "strike", "qty", "model_price", "pricing_source"]
 
 
-def book_positions(state: BookState) -> list[Position]:
-    """The open condor legs as portfolio positions (``qty`` = signed contracts)."""
-    c = state.legs[state.legs["kind"] == "condor"]
-    return [
-        Position(
-            position_id=str(r.position_id),
-            kind="condor",
-            underlying="SPX",
-            expiry=str(pd.Timestamp(r.expiry).date()),
-            put_call=r.put_call,
-            strike=float(r.strike),
-            qty=int(round(r.qty * r.contracts)),
-        )
-        for r in c.itertuples()
-    ]
-
-
-def _slot_blockers(state: BookState, slots: list[Slot], portfolio: Portfolio) -> list[Position]:
+def book_positions(state: BookState, slots: list[Slot], portfolio: Portfolio) -> pd.DataFrame:
+    """The open condor legs as position rows (``qty`` = signed contracts), then a
+    zero-quantity blocker on the expiry of every ladder slot that is not free today."""
+    c = state.legs[state.legs["kind"].to_numpy() == "condor"]
+    rows = pd.DataFrame(
+        {
+            "position_id": c["position_id"].to_numpy(object),
+            "kind": "condor",
+            "underlying": "SPX",
+            "expiry": c["expiry"].to_numpy("datetime64[ns]"),
+            "put_call": c["put_call"].to_numpy(object),
+            "strike": c["strike"].to_numpy(float),
+            "qty": np.round(c["qty"].to_numpy(float) * c["contracts"].to_numpy(float)),
+        }
+    )
     lad = portfolio.params.ladder
     free = {s.target_dte for s in slots}
-    out = []
-    for dte in lad.target_dtes[: lad.n_tranches]:
-        if dte in free:
-            continue
-        expiry = slot_expiry(pd.Timestamp(state.as_of), int(dte))
-        out.append(
-            Position(position_id=f"SLOT-{dte}", kind="condor", underlying="SPX",
-                     expiry=str(expiry.date()), put_call="P", strike=5.0, qty=0)
-        )  # fmt: skip
-    return out
+    taken = [int(d) for d in lad.target_dtes[: lad.n_tranches] if int(d) not in free]
+    if not taken:
+        return rows
+    as_of = pd.Timestamp(state.as_of)
+    blockers = pd.DataFrame(
+        {
+            "position_id": [f"SLOT-{d}" for d in taken],
+            "kind": "condor",
+            "underlying": "SPX",
+            "expiry": pd.DatetimeIndex([slot_expiry(as_of, d) for d in taken]).astype(
+                "datetime64[ns]"
+            ),
+            "put_call": "P",
+            "strike": 5.0,
+            "qty": 0.0,
+        }
+    )
+    return pd.concat([rows, blockers], ignore_index=True) if len(rows) else blockers
 
 
 def account_irr_result(
@@ -113,10 +120,15 @@ def sizing_with_book(
                     Holding(name=n, value=v, beta=b)
                     for n, (v, b) in zip(names, state.holdings, strict=True)
                 ],
-                "positions": book_positions(state) + _slot_blockers(state, slots, portfolio),
+                "positions": [],  # the book's legs are handed over as ``existing``
             }
         )
-        res = size_portfolio(dataclasses.replace(inputs, irr=irr), sized)
+        ctx, params = inputs.ctx, portfolio.params
+        existing, _ = position_legs(
+            book_positions(state, slots, portfolio), ctx, params,
+            vol_of_vol(ctx.vvix, params.pricing),
+        )  # fmt: skip
+        res = size_portfolio(dataclasses.replace(inputs, irr=irr), sized, existing)
         condors = [
             NewCondor(t.target_dte, t.condor.legs[_LEG_FIELDS], int(n))
             for t, n in zip(res.tranches, res.contracts, strict=True)

@@ -37,11 +37,21 @@ def existing_legs(
     their deltas feed the dollar betas and :func:`stress_pnl` can revalue them. Legs expiring
     on or before ``as_of`` are dropped with a note.
     """
-    notes: list[str] = []
     if not portfolio.positions:
-        return _no_legs(), notes
+        return _no_legs(), []
     raw = pd.DataFrame([p.model_dump() for p in portfolio.positions])
-    raw["expiry"] = pd.to_datetime(raw["expiry"]).astype("datetime64[ns]")
+    return position_legs(raw, ctx, params, vov)
+
+
+def position_legs(
+    raw: pd.DataFrame, ctx: MarketContext, params: Params, vov: float
+) -> tuple[pd.DataFrame, list[str]]:
+    """:func:`existing_legs` of position rows (``position_id, kind, underlying, expiry,
+    put_call, strike, qty``) given as a frame: the book hands its legs over this way."""
+    notes: list[str] = []
+    if raw.empty:
+        return _no_legs(), notes
+    raw = raw.assign(expiry=pd.to_datetime(raw["expiry"]).astype("datetime64[ns]"))
     expired = raw["expiry"] <= ctx.as_of
     if expired.any():
         ids = ", ".join(sorted(set(raw.loc[expired, "position_id"])))

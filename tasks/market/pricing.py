@@ -268,7 +268,8 @@ def strike_for_delta(
     for _ in range(n_iter):  # fixed-point iterations (not a per-row loop)
         sig = skew_vol(F * np.exp(x), F, T, sigma_atm, put_slope, call_slope, vol_floor)
         x_new = 0.5 * sig * sig * T - d1_target * sig * sqrt_t
-        converged = np.nanmax(np.abs(x_new - x), initial=0.0) < 1e-12
+        # NaN rows never hold the others back (as nanmax would skip them), without its cost
+        converged = not (np.abs(x_new - x) >= 1e-12).any()
         x = x_new
         if converged:
             break

@@ -9,14 +9,18 @@ import numpy as np
 import pandas as pd
 
 from schemas.config import LadderParams, Params
+from tasks.conventions import DAYS_PER_YEAR
 from tasks.market.chain import Chain, prefer_root
 from tasks.market.expiries import nearest_expiry
 from tasks.market.frame import MarketContext
 from tasks.sizing.inputs import Rules
 from tasks.structures import (
     IronCondor,
+    condor_from_arrays,
     condor_from_chain,
-    iron_condor,
+    model_condor_arrays,
+    pick_tightened,
+    tighten_candidates,
     tighten_short_strikes,
     widen_short_delta,
 )
@@ -55,52 +59,65 @@ def build_ladder(
     if rules.risk_off:
         delta = widen_short_delta(delta, sz.risk_off_delta_mult)
     listed = _listed_expiries(chain) if chain is not None else pd.DatetimeIndex([])
-    tranches: list[Tranche] = []
-    for i, dte in enumerate(lad.target_dtes[: lad.n_tranches], start=1):  # 3–5 tranches
-        target = ctx.as_of + pd.Timedelta(days=int(dte))
-        build = None
+    dtes = [int(d) for d in lad.target_dtes[: lad.n_tranches]]  # 3–5 tranches
+    condors: dict[int, IronCondor] = {}
+    modelled: list[int] = []
+    for i, dte in enumerate(dtes):
+        target = ctx.as_of + pd.Timedelta(days=dte)
         if len(listed):
             gap = np.abs(np.asarray((listed - target).days))
             j = int(np.argmin(gap))
             if gap[j] <= pr.chain_match_days:
                 assert chain is not None
                 build = partial(_chain_build, chain, listed[j], r, q, lad, mrp)
-        if build is None:
-            expiry = nearest_expiry(ctx.as_of, int(dte))
-            build = partial(_model_build, ctx, expiry, r, q, params)
-        if rules.macro:
-            condor = tighten_short_strikes(
-                build, delta, sz.macro_tighten_delta, sz.net_delta_tolerance
-            )
-        else:
-            condor = build(delta, delta)
-        pid = f"IC{i}-{condor.expiry.date()}"
-        tranches.append(Tranche(pid, int(dte), condor))
-    return tranches
+                condors[i] = (
+                    tighten_short_strikes(
+                        build, delta, sz.macro_tighten_delta, sz.net_delta_tolerance
+                    )
+                    if rules.macro
+                    else build(delta, delta)
+                )
+                continue
+        modelled.append(i)
+    if modelled:
+        expiries = [nearest_expiry(ctx.as_of, dtes[i]) for i in modelled]
+        condors.update(zip(modelled, _model_tranches(ctx, expiries, delta, rules, params),
+                           strict=True))  # fmt: skip
+    return [
+        Tranche(f"IC{i + 1}-{condors[i].expiry.date()}", dte, condors[i])
+        for i, dte in enumerate(dtes)
+    ]
 
 
-def _model_build(
+def _model_tranches(
     ctx: MarketContext,
-    expiry: pd.Timestamp,
-    r: float,
-    q: float,
+    expiries: list[pd.Timestamp],
+    delta: float,
+    rules: Rules,
     params: Params,
-    dp: float,
-    dc: float,
-) -> IronCondor:
-    return iron_condor(
-        ctx.as_of,
-        expiry,
-        ctx.spot,
-        r,
-        q,
-        ctx.term,
-        params.pricing,
-        params.ladder,
-        params.risk.mrp,
-        short_put_delta=dp,
-        short_call_delta=dc,
+) -> list[IronCondor]:
+    """The modelled tranches of ``expiries``, every tranche and (with the macro rule) every
+    tightening candidate priced in one vectorised call; the macro rule then keeps, per
+    tranche, the candidate :func:`tighten_short_strikes` would."""
+    sz = params.sizing
+    pairs = (
+        tighten_candidates(delta, sz.macro_tighten_delta) if rules.macro else [(delta, delta)]
     )
+    tenor = np.array([(e - ctx.as_of).days for e in expiries], dtype=float)
+    shape = (len(expiries), len(pairs))
+    T = np.broadcast_to((tenor / DAYS_PER_YEAR)[:, None], shape).copy()
+    dp = np.broadcast_to(np.array([p for p, _ in pairs])[None, :], shape)
+    dc = np.broadcast_to(np.array([c for _, c in pairs])[None, :], shape)
+    c = model_condor_arrays(ctx.spot, T, ctx.risk_free, params.pricing.div_yield, ctx.term,
+                            params.pricing, dp, dc, params.ladder.wing_width)  # fmt: skip
+    out = []
+    for k, expiry in enumerate(expiries):
+        j = pick_tightened(c.net_delta[k], sz.net_delta_tolerance) if rules.macro else 0
+        out.append(
+            condor_from_arrays(c, (k, j), ctx.as_of, expiry, ctx.spot, ctx.risk_free,
+                               params.pricing.div_yield, params.risk.mrp, *pairs[j])  # fmt: skip
+        )
+    return out
 
 
 def _chain_build(

@@ -22,10 +22,13 @@ from tasks.conventions import CONDOR_LEGS, CONDOR_PUT_CALL, CONDOR_QTY, MULTIPLI
 from tasks.structures.condor import (
     CondorArrays,
     IronCondor,
+    condor_from_arrays,
     condor_from_chain,
     iron_condor,
     model_condor_arrays,
+    pick_tightened,
     prob_between_breakevens,
+    tighten_candidates,
     tighten_short_strikes,
     widen_short_delta,
 )
@@ -54,6 +57,10 @@ __all__ = [
     "prob_between_breakevens",
     "revalue_legs",
     "tighten_short_strikes",
+    "tighten_candidates",
+    "pick_tightened",
+    "condor_from_arrays",
+    "model_condor_arrays",
     "vol_of_vol",
     "widen_short_delta",
 ]

@@ -281,13 +281,33 @@ def iron_condor(
     tenor = int((expiry_ts - as_of_ts).days)
     T = tenor / DAYS_PER_YEAR
     c = model_condor_arrays(S, T, r, q, term, pricing, dp, dc, ladder.wing_width)
+    return condor_from_arrays(c, (), as_of_ts, expiry_ts, S, r, q, mrp, dp, dc)
+
+
+def condor_from_arrays(
+    c: CondorArrays,
+    at: tuple[int, ...],
+    as_of: pd.Timestamp,
+    expiry: pd.Timestamp,
+    S: float,
+    r: float,
+    q: float,
+    mrp: float,
+    short_put_delta: float,
+    short_call_delta: float,
+) -> IronCondor:
+    """The :class:`IronCondor` at index ``at`` of modelled condor arrays (``()`` for arrays
+    of one condor): a ladder prices every tranche and candidate in one
+    :func:`model_condor_arrays` call and builds the frames of the ones it keeps."""
+    tenor = int((expiry - as_of).days)
     legs = _condor_legs(
-        expiry_ts, tenor, c.strike, c.iv, float(c.forward), c.price,
-        c.delta, c.gamma, c.vega, c.theta, "model",
+        expiry, tenor, c.strike[at], c.iv[at], float(c.forward[at]), c.price[at],
+        c.delta[at], c.gamma[at], c.vega[at], c.theta[at], "model",
     )  # fmt: skip
     return _condor_from_legs(
-        legs, as_of_ts, expiry_ts, S, r, q, float(c.sigma_atm), mrp, dp, dc, "model"
-    )
+        legs, as_of, expiry, S, r, q, float(c.sigma_atm[at]), mrp, short_put_delta,
+        short_call_delta, "model",
+    )  # fmt: skip
 
 
 def condor_from_chain(
@@ -358,6 +378,24 @@ def widen_short_delta(short_delta: float, risk_off_delta_mult: float) -> float:
     return short_delta * risk_off_delta_mult
 
 
+def tighten_candidates(short_delta: float, tighten_delta: float) -> list[tuple[float, float]]:
+    """The (put, call) short deltas :func:`tighten_short_strikes` tries, in its order: both
+    sides tightened, only the put side, only the call side, then the untightened condor."""
+    d, t = short_delta, tighten_delta
+    return [(d + t, d + t), (d + t, d), (d, d + t), (d, d)]
+
+
+def pick_tightened(net_deltas: ArrayLike, net_delta_tolerance: float) -> int:
+    """Index among :func:`tighten_candidates` of the condor the rule keeps: the first of the
+    three tightened ones with ``|net_delta| ≤ tolerance``, else the smallest ``|net_delta|``
+    of all four (the first of equals)."""
+    nd = np.abs(np.asarray(net_deltas, dtype=float))
+    for i in range(3):
+        if nd[i] <= net_delta_tolerance:
+            return i
+    return int(np.argmin(nd))
+
+
 def tighten_short_strikes(
     build: Callable[[float, float], IronCondor],
     short_delta: float,
@@ -371,14 +409,12 @@ def tighten_short_strikes(
     are tried in order — both sides tightened, then only the put side, then only the call
     side — and the first whose ``|net_delta| ≤ net_delta_tolerance`` is returned. If none
     qualifies, the candidate with the smallest ``|net_delta|`` (including the untightened
-    condor) is returned, so the rule never makes the condor's delta worse than needed.
+    condor) is returned, so the rule never makes the condor's delta worse than needed
+    (:func:`pick_tightened`; a modelled ladder applies it to all candidates at once).
     """
-    d, t = short_delta, tighten_delta
-    built = []
-    for p, c in [(d + t, d + t), (d + t, d), (d, d + t)]:  # built one at a time: the first
-        condor = build(p, c)  # that qualifies ends the search
-        if abs(condor.net_delta) <= net_delta_tolerance:
-            return condor
-        built.append(condor)
-    built.append(build(d, d))
-    return min(built, key=lambda c: abs(c.net_delta))
+    built: list[IronCondor] = []
+    for p, c in tighten_candidates(short_delta, tighten_delta):
+        built.append(build(p, c))  # one at a time: the first that qualifies ends the search
+        if len(built) <= 3 and abs(built[-1].net_delta) <= net_delta_tolerance:
+            return built[-1]
+    return built[pick_tightened([b.net_delta for b in built], net_delta_tolerance)]

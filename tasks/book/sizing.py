@@ -34,6 +34,7 @@ RESIZE_SESSIONS = 5
 """Warm start: the longest run of sessions between two full sizings (one trading week)."""
 
 _LEG_FIELDS = ["expiry", "leg", "put_call", "strike", "qty", "model_price", "pricing_source"]
+"""The leg columns the book reads of a sized tranche or hedge unit (they carry more)."""
 
 
 def book_positions(state: BookState, slots: list[Slot], portfolio: Portfolio) -> pd.DataFrame:
@@ -129,14 +130,16 @@ def sizing_with_book(
             vol_of_vol(ctx.vvix, params.pricing),
         )  # fmt: skip
         res = size_portfolio(dataclasses.replace(inputs, irr=irr), sized, existing)
+        # the legs as priced (every column of _LEG_FIELDS is there; a column subset per
+        # tranche per sizing was a visible share of a backtest)
         condors = [
-            NewCondor(t.target_dte, t.condor.legs[_LEG_FIELDS], int(n))
+            NewCondor(t.target_dte, t.condor.legs, int(n))
             for t, n in zip(res.tranches, res.contracts, strict=True)
         ]
         assert res.hedge_legs is not None
         return SizingDecision(
             condors=condors,
-            hedge_legs=res.hedge_legs[_LEG_FIELDS].reset_index(drop=True),
+            hedge_legs=res.hedge_legs.reset_index(drop=True),
             hedge_kind=portfolio.params.hedge.kind,
             hedge_target=res.hedge_units,
             risk=res.portfolio_risk,

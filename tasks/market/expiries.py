@@ -56,9 +56,29 @@ def spx_weekly_expiries(as_of: object, horizon_days: int) -> pd.DatetimeIndex:
     """
     start = pd.Timestamp(as_of).normalize()
     end = start + pd.Timedelta(days=int(horizon_days))
-    fridays = pd.date_range(start + pd.Timedelta(days=1), end, freq="W-FRI")
-    exp = _roll_back_to_sessions(fridays)
+    fridays, rolled = _weekly_table()
+    if start + pd.Timedelta(days=1) >= pd.Timestamp(fridays[0]) and end <= pd.Timestamp(
+        fridays[-1]
+    ):
+        # every slot, tranche and sizing of a backtest asks: the calendar's Fridays are
+        # rolled to sessions once and sliced here
+        i = fridays.searchsorted(np.datetime64(start + pd.Timedelta(days=1), "ns"), side="left")
+        j = fridays.searchsorted(np.datetime64(end, "ns"), side="right")
+        exp = pd.DatetimeIndex(rolled[i:j])
+    else:
+        exp = _roll_back_to_sessions(pd.date_range(start + pd.Timedelta(days=1), end, freq="W-FRI"))
     return exp[exp > start]
+
+
+@lru_cache(maxsize=1)
+def _weekly_table() -> tuple[np.ndarray, np.ndarray]:
+    """Every Friday the calendar covers (after its first two weeks) and its expiry session."""
+    s = _all_sessions()
+    fridays = pd.date_range(pd.Timestamp(s[0]) + pd.Timedelta(days=15), pd.Timestamp(s[-1]),
+                            freq="W-FRI")  # fmt: skip
+    return fridays.to_numpy("datetime64[ns]"), _roll_back_to_sessions(fridays).to_numpy(
+        "datetime64[ns]"
+    )
 
 
 def nearest_expiry(as_of: object, target_dte: int) -> pd.Timestamp:
@@ -97,9 +117,15 @@ def vix_expiries(as_of: object, n: int) -> pd.DatetimeIndex:
     ``as_of``'s month onwards are enough.
     """
     start = pd.Timestamp(as_of).normalize()
-    months = pd.period_range(start.to_period("M"), periods=int(n) + 2, freq="M")
-    exp = vix_expiry_for_month(months)
+    exp = pd.DatetimeIndex([_vix_expiry_of(start.year, start.month + k) for k in range(int(n) + 2)])
     return exp[exp > start][: int(n)]
+
+
+@lru_cache(maxsize=1 << 12)
+def _vix_expiry_of(year: int, month: int) -> pd.Timestamp:
+    # one contract month's expiry, computed once (``month`` may run past 12)
+    period = pd.Period(year=year + (month - 1) // 12, month=(month - 1) % 12 + 1, freq="M")
+    return pd.Timestamp(vix_expiry_for_month(pd.PeriodIndex([period]))[0])
 
 
 def nearest_vix_expiry(

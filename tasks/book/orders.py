@@ -137,4 +137,4 @@ _EMPTY_ORDERS = _empty_orders()
 
 def empty_orders() -> pd.DataFrame:
     """An ``orders`` frame with no rows (most sessions of a held ladder trade nothing)."""
-    return _EMPTY_ORDERS.copy()
+    return _EMPTY_ORDERS.copy(deep=False)  # copy-on-write: a change never reaches the shared one

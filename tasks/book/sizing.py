@@ -40,38 +40,37 @@ _LEG_FIELDS = ["expiry", "leg", "put_call", "strike", "qty", "model_price", "pri
 def book_positions(state: BookState, slots: list[Slot], portfolio: Portfolio) -> pd.DataFrame:
     """The open condor legs as position rows (``qty`` = signed contracts), then a
     zero-quantity blocker on the expiry of every ladder slot that is not free today."""
-    c = state.legs[state.legs["kind"].to_numpy() == "condor"]
-    rows = pd.DataFrame(
-        {
-            "position_id": c["position_id"].to_numpy(object),
-            "kind": "condor",
-            "underlying": "SPX",
-            "expiry": c["expiry"].to_numpy("datetime64[ns]"),
-            "put_call": c["put_call"].to_numpy(object),
-            "strike": c["strike"].to_numpy(float),
-            "qty": np.round(c["qty"].to_numpy(float) * c["contracts"].to_numpy(float)),
-        }
-    )
+    legs = state.legs
+    c = legs["kind"].to_numpy(object) == "condor"
     lad = portfolio.params.ladder
     free = {s.target_dte for s in slots}
     taken = [int(d) for d in lad.target_dtes[: lad.n_tranches] if int(d) not in free]
-    if not taken:
-        return rows
     as_of = pd.Timestamp(state.as_of)
-    blockers = pd.DataFrame(
+    # one frame from the arrays of both parts (a concat of two frames cost as much again)
+    return pd.DataFrame(
         {
-            "position_id": [f"SLOT-{d}" for d in taken],
+            "position_id": [
+                *legs["position_id"].to_numpy(object)[c],
+                *(f"SLOT-{d}" for d in taken),
+            ],
             "kind": "condor",
             "underlying": "SPX",
-            "expiry": pd.DatetimeIndex([slot_expiry(as_of, d) for d in taken]).astype(
-                "datetime64[ns]"
+            "expiry": np.concatenate(
+                [
+                    legs["expiry"].to_numpy("datetime64[ns]")[c],
+                    np.array([slot_expiry(as_of, d) for d in taken], dtype="datetime64[ns]"),
+                ]
             ),
-            "put_call": "P",
-            "strike": 5.0,
-            "qty": 0.0,
+            "put_call": [*legs["put_call"].to_numpy(object)[c], *("P" for _ in taken)],
+            "strike": np.concatenate([legs["strike"].to_numpy(float)[c], np.full(len(taken), 5.0)]),
+            "qty": np.concatenate(
+                [
+                    np.round(legs["qty"].to_numpy(float)[c] * legs["contracts"].to_numpy(float)[c]),
+                    np.zeros(len(taken)),
+                ]
+            ),
         }
     )
-    return pd.concat([rows, blockers], ignore_index=True) if len(rows) else blockers
 
 
 def account_irr_result(

@@ -68,8 +68,8 @@ def _price_legs(raw: pd.DataFrame, ctx: MarketContext, params: Params, vov: floa
     tenor = np.asarray((pd.DatetimeIndex(raw["expiry"]) - ctx.as_of).days, dtype=float)
     T = tenor / DAYS_PER_YEAR
     K = raw["strike"].to_numpy(float)
-    is_call = (raw["put_call"] == "C").to_numpy()
-    is_spx = (raw["underlying"] == "SPX").to_numpy()
+    is_call = raw["put_call"].to_numpy(object) == "C"
+    is_spx = raw["underlying"].to_numpy(object) == "SPX"
     r, q = ctx.risk_free, pr.div_yield
     iv = np.full(len(raw), vov)
     F = vix_future(T, ctx.term, pr.convexity_vol, pr.convexity_mean_reversion)
@@ -89,16 +89,17 @@ def _price_legs(raw: pd.DataFrame, ctx: MarketContext, params: Params, vov: floa
         i = ~is_spx
         b = black76(F[i], K[i], T[i], r, vov, is_call[i])
         price[i], delta[i] = b.price, b.delta
+    put_call = raw["put_call"].to_numpy(object)
     return pd.DataFrame(
         {
-            "kind": raw["kind"],
-            "underlying": raw["underlying"],
-            "expiry": raw["expiry"],
+            "kind": raw["kind"].to_numpy(object),
+            "underlying": raw["underlying"].to_numpy(object),
+            "expiry": raw["expiry"].to_numpy("datetime64[ns]"),
             "tenor_days": tenor.astype(int),
-            "leg": raw["put_call"] + raw["strike"].map(lambda k: f"{k:g}"),
-            "put_call": raw["put_call"],
+            "leg": [f"{pc}{k:g}" for pc, k in zip(put_call, K.tolist(), strict=True)],
+            "put_call": put_call,
             "strike": K,
-            "qty": raw["qty"].astype(float),
+            "qty": raw["qty"].to_numpy(float),
             "iv": iv,
             "F": F,
             "model_price": price,
@@ -107,7 +108,7 @@ def _price_legs(raw: pd.DataFrame, ctx: MarketContext, params: Params, vov: floa
             "vega": np.nan,
             "theta": np.nan,
             "pricing_source": "model",
-            "position_id": raw["position_id"],
+            "position_id": raw["position_id"].to_numpy(object),
         }
     )
 

@@ -100,9 +100,7 @@ def _model_tranches(
     tightening candidate priced in one vectorised call; the macro rule then keeps, per
     tranche, the candidate :func:`tighten_short_strikes` would."""
     sz = params.sizing
-    pairs = (
-        tighten_candidates(delta, sz.macro_tighten_delta) if rules.macro else [(delta, delta)]
-    )
+    pairs = tighten_candidates(delta, sz.macro_tighten_delta) if rules.macro else [(delta, delta)]
     tenor = np.array([(e - ctx.as_of).days for e in expiries], dtype=float)
     shape = (len(expiries), len(pairs))
     T = np.broadcast_to((tenor / DAYS_PER_YEAR)[:, None], shape).copy()
@@ -114,8 +112,17 @@ def _model_tranches(
     for k, expiry in enumerate(expiries):
         j = pick_tightened(c.net_delta[k], sz.net_delta_tolerance) if rules.macro else 0
         out.append(
-            condor_from_arrays(c, (k, j), ctx.as_of, expiry, ctx.spot, ctx.risk_free,
-                               params.pricing.div_yield, params.risk.mrp, *pairs[j])  # fmt: skip
+            condor_from_arrays(
+                c,
+                (k, j),
+                ctx.as_of,
+                expiry,
+                ctx.spot,
+                ctx.risk_free,
+                params.pricing.div_yield,
+                params.risk.mrp,
+                *pairs[j],
+            )  # fmt: skip
         )
     return out
 

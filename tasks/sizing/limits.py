@@ -75,7 +75,13 @@ def check_book(
 ) -> BookCheck:
     """The hedge, total stress P&L and quick ratio of the book with ``n`` new condors."""
     hd = hedge_for_book(n, equity, book, new, hedge, macro, params)
-    total = book.stress + hd.units * hedge.stress + new.stress.to_numpy() @ n
+    # on the scenario arrays (the step-5/6 search calls this for every candidate book)
+    idx = book.stress.index
+    h = hedge.stress if hedge.stress.index.equals(idx) else hedge.stress.reindex(idx)
+    total = pd.Series(
+        book.stress.to_numpy(float) + hd.units * h.to_numpy(float) + new.stress.to_numpy() @ n,
+        index=idx,
+    )
     qr = book_quick_ratio(
         book.cash,
         book.tbills,

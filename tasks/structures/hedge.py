@@ -78,26 +78,37 @@ def hedge_unit(
     elif hedge.kind == "vix_call_calendar":
         short_exp = nearest_vix_expiry(as_of_ts, hedge.short_tenor_days, exclude=long_exp)
         spec.append(("short_call", short_exp, k_long, -1.0))
-    legs_spec = pd.DataFrame(spec, columns=["leg", "expiry", "strike", "qty"])
-    tenor = np.asarray((pd.DatetimeIndex(legs_spec["expiry"]) - as_of_ts).days, dtype=int)
+    names, expiries, strikes, qtys = zip(*spec, strict=True)
+    expiry = pd.DatetimeIndex(expiries)
+    tenor = np.asarray((expiry - as_of_ts).days, dtype=int)
     T = tenor / DAYS_PER_YEAR
     F = vix_future(T, term, pricing.convexity_vol, pricing.convexity_mean_reversion)
-    b = black76(F, legs_spec["strike"].to_numpy(), T, r, vov, True)
-    legs = legs_spec.assign(
-        kind="hedge",
-        underlying="VIX",
-        tenor_days=tenor,
-        put_call="C",
-        iv=vov,
-        F=F,
-        model_price=b.price,
-        delta=b.delta,
-        gamma=np.nan,
-        vega=np.nan,
-        theta=np.nan,
-        pricing_source="model",
-    )[LEG_COLUMNS]
-    qty = legs["qty"].to_numpy()
+    strike = np.array(strikes, dtype=float)
+    qty = np.array(qtys, dtype=float)
+    b = black76(F, strike, T, r, vov, True)
+    nan = np.full(len(spec), np.nan)
+    # one frame in the leg layout's order (every sizing builds a unit)
+    legs = pd.DataFrame(
+        {
+            "kind": "hedge",
+            "underlying": "VIX",
+            "expiry": expiry,
+            "tenor_days": tenor,
+            "leg": list(names),
+            "put_call": "C",
+            "strike": strike,
+            "qty": qty,
+            "iv": vov,
+            "F": F,
+            "model_price": b.price,
+            "delta": b.delta,
+            "gamma": nan,
+            "vega": nan,
+            "theta": nan,
+            "pricing_source": "model",
+        },
+        columns=LEG_COLUMNS,
+    )
     premium = float((qty * b.price).sum())
     return HedgeUnit(
         as_of=as_of_ts,

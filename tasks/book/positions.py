@@ -86,16 +86,17 @@ def _fmt_strike(k: float) -> str:
 
 def condor_id(legs: pd.DataFrame) -> str:
     """``IC-<expiry>-<short put>-<short call>``: what a trader calls the tranche."""
-    k = legs.set_index("leg")["strike"]
-    expiry = pd.Timestamp(legs["expiry"].iloc[0]).date()
+    k = dict(zip(legs["leg"].tolist(), legs["strike"].tolist(), strict=True))
+    expiry = pd.Timestamp(legs["expiry"].to_numpy()[0]).date()
     return f"IC-{expiry}-{_fmt_strike(k['short_put'])}-{_fmt_strike(k['short_call'])}"
 
 
 def hedge_id(legs: pd.DataFrame, kind: str = "vix_call") -> str:
     """``HV-<long leg expiry>-<long strike>`` (``HS``/``HC`` for a spread/calendar)."""
-    long = legs[legs["leg"] == "long_call"].iloc[0]
+    i = int(np.flatnonzero(legs["leg"].to_numpy(object) == "long_call")[0])
     prefix = _HEDGE_PREFIX.get(kind, "HV")
-    return f"{prefix}-{pd.Timestamp(long['expiry']).date()}-{_fmt_strike(long['strike'])}"
+    expiry = pd.Timestamp(legs["expiry"].to_numpy()[i]).date()
+    return f"{prefix}-{expiry}-{_fmt_strike(legs['strike'].to_numpy(float)[i])}"
 
 
 @dataclass(frozen=True)

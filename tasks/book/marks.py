@@ -26,10 +26,11 @@ def model_marks(
     """
     if legs.empty:
         return np.zeros(0)
-    one = legs.assign(
-        qty=1.0, iv=np.where(legs["underlying"].to_numpy(object) == "VIX", vov, np.nan)
-    )
-    usd = structure_leg_values(one, ctx.as_of, ctx.spot, ctx.term, ctx.risk_free, q, pricing)
+    vix = legs["underlying"].to_numpy(object) == "VIX"
+    usd = structure_leg_values(
+        legs, ctx.as_of, ctx.spot, ctx.term, ctx.risk_free, q, pricing,
+        qty=np.ones(len(legs)), vix_vol=np.where(vix, vov, np.nan),
+    )  # fmt: skip
     return usd[0] / 100.0
 
 
@@ -71,8 +72,11 @@ def mark_book(
     mids = chain_mids(legs, chain)
     live = legs["expiry"].to_numpy("datetime64[ns]") > np.datetime64(ctx.as_of, "ns")
     use_chain = np.isfinite(mids) & live
-    return legs.assign(
-        mark=np.where(use_chain, mids, model),
-        iv=np.where(legs["underlying"].to_numpy(object) == "VIX", vov, np.nan),
-        pricing_source=np.where(use_chain, "chain", "model"),
-    )
+    source = legs["pricing_source"].to_numpy(object)
+    update = {
+        "mark": np.where(use_chain, mids, model),
+        "iv": np.where(legs["underlying"].to_numpy(object) == "VIX", vov, np.nan),
+    }
+    if use_chain.any() or (source != "model").any():  # else it is "model" already
+        update["pricing_source"] = np.where(use_chain, "chain", "model")
+    return legs.assign(**update)

@@ -37,14 +37,15 @@ def condor_exits(legs: pd.DataFrame, as_of: pd.Timestamp, rules: BookParams) -> 
     contract), the same order of tests as the modelled history (``tasks.history``).
     """
     out: list[Exit] = []
-    condors = legs[legs["kind"].to_numpy() == "condor"]
-    if condors.empty:
+    c = legs["kind"].to_numpy(object) == "condor"
+    if not c.any():
         return out
-    pids = condors["position_id"].to_numpy()
-    qty = condors["qty"].to_numpy(float)
-    entry = qty * condors["entry_price"].to_numpy(float)
-    mark = qty * condors["mark"].to_numpy(float)
-    exp = condors["expiry"].to_numpy("datetime64[D]")
+    # the condor legs' arrays (no frame filter: this runs every session)
+    pids = legs["position_id"].to_numpy(object)[c]
+    qty = legs["qty"].to_numpy(float)[c]
+    entry = qty * legs["entry_price"].to_numpy(float)[c]
+    mark = qty * legs["mark"].to_numpy(float)[c]
+    exp = legs["expiry"].to_numpy("datetime64[D]")[c]
     day = np.datetime64(pd.Timestamp(as_of).date(), "D")
     for pid in sorted(set(pids)):  # a handful of tranches
         m = pids == pid
@@ -143,17 +144,14 @@ def hedge_units_held(legs: pd.DataFrame) -> pd.DataFrame:
     mask = (legs["kind"].to_numpy() == "hedge") & (legs["leg"].to_numpy() == "long_call")
     if not mask.any():
         return _NO_UNITS.copy()
-    # the columns' own arrays masked (same dtypes as ``legs.loc[mask]``, without its indexing)
-    out = pd.DataFrame(
-        {
-            "position_id": legs["position_id"].array[mask],
-            "units": legs["contracts"].array[mask],
-            "long_expiry": legs["expiry"].array[mask],
-        }
-    )
-    if len(out) > 1:  # called every session: skip the sort in the usual one-unit case
-        out = out.sort_values(["long_expiry", "position_id"]).reset_index(drop=True)
-    return out
+    # plain arrays, ordered in Python (a unit or two): this runs several times a session
+    pid = legs["position_id"].to_numpy(object)[mask]
+    units = legs["contracts"].to_numpy(np.int64)[mask]
+    expiry = legs["expiry"].to_numpy("datetime64[ns]")[mask]
+    if len(pid) > 1:
+        order = sorted(range(len(pid)), key=lambda i: (expiry[i], pid[i]))
+        pid, units, expiry = pid[order], units[order], expiry[order]
+    return pd.DataFrame({"position_id": pid, "units": units, "long_expiry": expiry})
 
 
 def days_to(expiry: pd.Series, as_of: pd.Timestamp) -> np.ndarray:

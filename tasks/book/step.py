@@ -185,7 +185,10 @@ def _apply_exits(legs: pd.DataFrame, as_of: pd.Timestamp, params: Params, costs:
 
 def _open_condors(legs: pd.DataFrame, decision: SizingDecision, slots: list[Slot],
                   as_of: pd.Timestamp, costs: Costs, ledger: _Ledger) -> pd.DataFrame:  # fmt: skip
-    held = set(pd.DatetimeIndex(legs.loc[legs["kind"] == "condor", "expiry"]))
+    if not any(nc.contracts > 0 for nc in decision.condors):
+        return legs  # most sessions open nothing
+    condor = legs["kind"].to_numpy(object) == "condor"
+    held = set(pd.DatetimeIndex(legs["expiry"].to_numpy("datetime64[ns]")[condor]))
     by_dte = {s.target_dte: s for s in slots}
     for nc in decision.condors:
         expiry = pd.Timestamp(nc.legs["expiry"].iloc[0])

@@ -55,18 +55,26 @@ def spx_weekly_expiries(as_of: object, horizon_days: int) -> pd.DatetimeIndex:
     session. An expiry on ``as_of`` itself is excluded (T = 0 is not a tradable tranche).
     """
     start = pd.Timestamp(as_of).normalize()
-    end = start + pd.Timedelta(days=int(horizon_days))
+    return pd.DatetimeIndex(_weekly_after(np.datetime64(start, "ns"), int(horizon_days)))
+
+
+_DAY = np.timedelta64(1, "D")
+
+
+def _weekly_after(start: np.datetime64, horizon_days: int) -> np.ndarray:
+    """:func:`spx_weekly_expiries` as a datetime64[ns] array (``start`` a midnight)."""
+    end = start + horizon_days * _DAY
     fridays, rolled = _weekly_table()
-    if start + pd.Timedelta(days=1) >= pd.Timestamp(fridays[0]) and end <= pd.Timestamp(
-        fridays[-1]
-    ):
+    if start + _DAY >= fridays[0] and end <= fridays[-1]:
         # every slot, tranche and sizing of a backtest asks: the calendar's Fridays are
         # rolled to sessions once and sliced here
-        i = fridays.searchsorted(np.datetime64(start + pd.Timedelta(days=1), "ns"), side="left")
-        j = fridays.searchsorted(np.datetime64(end, "ns"), side="right")
-        exp = pd.DatetimeIndex(rolled[i:j])
+        i = fridays.searchsorted(start + _DAY, side="left")
+        j = fridays.searchsorted(end, side="right")
+        exp = rolled[i:j]
     else:
-        exp = _roll_back_to_sessions(pd.date_range(start + pd.Timedelta(days=1), end, freq="W-FRI"))
+        exp = _roll_back_to_sessions(
+            pd.date_range(pd.Timestamp(start + _DAY), pd.Timestamp(end), freq="W-FRI")
+        ).to_numpy("datetime64[ns]")
     return exp[exp > start]
 
 
@@ -89,9 +97,9 @@ def nearest_expiry(as_of: object, target_dte: int) -> pd.Timestamp:
 # a session's expiries are asked for by every tranche, slot and sizing of a backtest
 @lru_cache(maxsize=1 << 16)
 def _nearest_expiry(start: pd.Timestamp, target_dte: int) -> pd.Timestamp:
-    exp = spx_weekly_expiries(start, int(target_dte) + 14)
-    target = start + pd.Timedelta(days=int(target_dte))
-    dist = np.abs(np.asarray((exp - target).days))
+    day = np.datetime64(start, "ns")
+    exp = _weekly_after(day, int(target_dte) + 14)
+    dist = np.abs((exp - (day + int(target_dte) * _DAY)) // _DAY)
     return pd.Timestamp(exp[int(np.argmin(dist))])
 
 

@@ -34,6 +34,8 @@ def leg_values(
     q: float,
     pricing: PricingParams,
     days_ahead: int = 0,
+    qty: ArrayLike | None = None,
+    vix_vol: ArrayLike | None = None,
 ) -> FloatArray:
     """Value in USD of each leg's position per structure contract, for every scenario.
 
@@ -49,6 +51,8 @@ def leg_values(
     q : dividend yield.
     pricing : skew and convexity parameters.
     days_ahead : calendar days of decay.
+    qty, vix_vol : per-leg quantities and VIX-leg vols to use instead of the ``qty`` and
+        ``iv`` columns (a mark prices one option at today's vol of vol without a frame copy).
 
     Returns
     -------
@@ -65,7 +69,7 @@ def leg_values(
     tenor = tenor_days(legs["expiry"], as_of_ts)
     T = np.maximum(tenor - days_ahead, 0.0) / DAYS_PER_YEAR
     K = legs["strike"].to_numpy(dtype=float)
-    qty = legs["qty"].to_numpy(dtype=float)
+    qty = legs["qty"].to_numpy(dtype=float) if qty is None else np.asarray(qty, dtype=float)
     is_call = legs["put_call"].to_numpy() == "C"
     is_spx = legs["underlying"].to_numpy() == "SPX"
     price = np.zeros((n_s, len(legs)))
@@ -86,7 +90,9 @@ def leg_values(
     if (~is_spx).any():
         i = ~is_spx
         F = vix_future(T[i], term_c, pricing.convexity_vol, pricing.convexity_mean_reversion)
-        vov = legs["iv"].to_numpy(dtype=float)[i]
+        vov = (legs["iv"].to_numpy(dtype=float) if vix_vol is None else np.asarray(vix_vol, float))[
+            i
+        ]
         price[:, i] = black76(F, K[i], T[i], r_c, vov, is_call[i]).price
     return MULTIPLIER * qty * price
 

@@ -18,6 +18,7 @@ import pandas as pd
 
 from schemas.config import Portfolio, deep_merge
 from tasks.book import MarketDay, StepResult
+from tasks.book.account import account_frame
 from tasks.book.hedge_policy import variant_overrides
 from tasks.book.sizing import run_book, start_from_portfolio
 from tasks.market.frame import MarketDataMissing, context_at
@@ -136,7 +137,7 @@ def tearsheet_part(res: StepResult) -> StepResult:
 
 def daily_rows(steps: list[StepResult], backtest_id: str, variant: str) -> pd.DataFrame:
     """The ``backtest_daily`` rows of one portfolio × variant run."""
-    acc = pd.concat([s.account for s in steps], ignore_index=True)
+    acc = account_frame([s.account_row for s in steps])
     out = acc.assign(backtest_id=backtest_id, variant=variant)
     return out[list(BACKTEST_DAILY_COLUMNS)]
 

@@ -11,6 +11,7 @@ import pandas as pd
 from tasks.backtest.metrics import crash_attribution, exit_reasons, tearsheet
 from tasks.backtest.run import trades
 from tasks.book import StepResult, account_irr
+from tasks.book.account import account_frame
 
 SUMMARY_COLUMNS = (
     "backtest_id", "portfolio_id", "variant", "start", "end", "cagr", "vol", "sharpe", "sortino",
@@ -35,7 +36,7 @@ def summary_tables(
     bid, pid, var = (str(daily[c].iloc[0]) for c in ("backtest_id", "portfolio_id", "variant"))
     closed = trades(steps)
     ts = tearsheet(daily, start_nav, bills, closed)
-    acc = pd.concat([s.account for s in steps], ignore_index=True)
+    acc = account_frame([s.account_row for s in steps])
     irr = account_irr(acc, ts.end, len(acc)).irr
     wacc = _mean_wacc(steps)
     row = ts.as_dict()

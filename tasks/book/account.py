@@ -61,6 +61,17 @@ class Carry:
         return self.tbill_interest + self.cash_interest - self.debt_cost
 
 
+def account_frame(rows: list[dict[str, object]]) -> pd.DataFrame:
+    """``account_daily`` rows (dicts keyed by :data:`ACCOUNT_COLUMNS`) as one typed frame.
+
+    A book step keeps its row as a dict; a backtest builds its 9,200 rows once here instead
+    of concatenating 9,200 one-row frames.
+    """
+    out = pd.DataFrame.from_records(rows, columns=list(ACCOUNT_COLUMNS))
+    out["as_of"] = out["as_of"].astype("datetime64[ns]")
+    return out
+
+
 def carry(
     days: int,
     r_spx: float,
@@ -106,6 +117,15 @@ class AccountIrr:
     note: str = ""
 
 
+def _up_to(account: pd.DataFrame, end: pd.Timestamp) -> pd.DataFrame:
+    """The rows dated ``≤ end``, in date order (as they come, when they already are: a
+    book's account is built in date order and read at every sizing)."""
+    dates = pd.to_datetime(account["as_of"])
+    if len(dates) and dates.is_monotonic_increasing and dates.iloc[-1] <= end:
+        return account
+    return account[dates <= end].sort_values("as_of")
+
+
 def account_irr(account: pd.DataFrame, as_of: object, window: int) -> AccountIrr:
     """``IRR = (1 + P&L/C̄)^(365/days) − 1`` over the last ``window`` sessions up to ``as_of``.
 
@@ -115,7 +135,7 @@ def account_irr(account: pd.DataFrame, as_of: object, window: int) -> AccountIrr
     note when the window has fewer than two sessions or no capital was at risk.
     """
     end = pd.Timestamp(as_of).normalize()
-    acc = account[pd.to_datetime(account["as_of"]) <= end].sort_values("as_of").tail(window)
+    acc = _up_to(account, end).tail(window)
     if len(acc) < 2:
         return AccountIrr(
             float("nan"), float("nan"), float("nan"), 0, None, None, len(acc),
@@ -183,7 +203,7 @@ def sleeve_returns(account: pd.DataFrame, as_of: object, max_sessions: int) -> p
     history has fewer than two sessions or no capital at risk.
     """
     end = pd.Timestamp(as_of).normalize()
-    acc = account[pd.to_datetime(account["as_of"]) <= end].sort_values("as_of").tail(max_sessions)
+    acc = _up_to(account, end).tail(max_sessions)
     cap = float(acc["capital_at_risk"].to_numpy(float).mean()) if len(acc) else float("nan")
     if len(acc) < 2 or not cap > 0:
         return pd.Series(dtype=float)

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from schemas.config import Holding, Portfolio, RiskParams
-from tasks.book.account import SESSIONS_PER_YEAR, account_irr, resampled_years
+from tasks.book.account import SESSIONS_PER_YEAR, account_frame, account_irr, resampled_years
 from tasks.book.hedge_policy import apply_hedge_policy
 from tasks.book.positions import BookState, start_state
 from tasks.book.rules import Slot, days_to, hedge_units_held, slot_expiry
@@ -174,7 +174,8 @@ def run_book(
     # the account rows a sizing reads, built incrementally: the last build plus the rows of
     # the sessions since (concatenating the whole window at every sizing was 7 % of a backtest)
     recent: pd.DataFrame | None = None
-    pending = [account] if account is not None and len(account) else []
+    history = [account] if account is not None and len(account) else []
+    rows: list[dict[str, object]] = []  # account rows of the sessions since the last build
     always = None if size_every_day is None else set(pd.DatetimeIndex(size_every_day))
     results: list[StepResult] = []
     last: SizingDecision | None = None
@@ -202,12 +203,16 @@ def run_book(
             ):
                 # the sizing reads the last ``window`` rows only: keeping just those (and
                 # only when a full sizing runs) keeps a long backtest linear in sessions
-                parts = ([recent] if recent is not None else []) + pending
+                # the rows since the last build come as dicts: one frame of them, one concat
+                parts = ([recent] if recent is not None else []) + history
+                if rows:
+                    parts.append(account_frame(rows))
                 if parts:
                     recent = (
                         pd.concat(parts, ignore_index=True).iloc[-window:].reset_index(drop=True)
                     )
-                    pending.clear()
+                    history.clear()
+                    rows.clear()
                 last, age = sizing_with_book(inputs, portfolio, recent)(s, d, slots), 0
                 return apply_hedge_policy(last, s, d.ctx, params)
             held = dataclasses.replace(last, condors=[], risk=None, sized=None, rationale=[])
@@ -215,7 +220,7 @@ def run_book(
 
         res = step_book(state, market, fn, params)
         results.append(res if keep is None else keep(res))
-        pending.append(res.account)
+        rows.append(res.account_row)
         state = res.state
     return results
 

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from schemas.config import Params
-from tasks.book.account import ACCOUNT_COLUMNS, carry
+from tasks.book.account import account_frame, carry
 from tasks.book.marks import mark_book
 from tasks.book.orders import Costs, empty_orders, order_rows, trade
 from tasks.book.positions import (
@@ -88,9 +88,14 @@ class StepResult:
 
     state: BookState
     orders: pd.DataFrame
-    account: pd.DataFrame
+    account_row: dict[str, object]  # the ``account_daily`` row (ACCOUNT_COLUMNS)
     decision: SizingDecision
     notes: list[str]
+
+    @property
+    def account(self) -> pd.DataFrame:
+        """The ``account_daily`` row as a one-row frame (built when read)."""
+        return account_frame([self.account_row])
 
     @property
     def book(self) -> pd.DataFrame:
@@ -366,11 +371,8 @@ def step_book(state: BookState, day: MarketDay, sizing_fn: SizingFn, params: Par
         "condor_contracts": _condor_contracts(legs),
         "hedge_units": int(hedge_units_held(legs)["units"].sum()),
     }
-    # one-element columns in the table's order (a list of dicts and a reindex cost ~5×)
-    account = pd.DataFrame({c: [row[c]] for c in ACCOUNT_COLUMNS})
-    account["as_of"] = account["as_of"].astype("datetime64[ns]")
     orders = pd.concat(ledger.orders, ignore_index=True) if ledger.orders else empty_orders()
-    return StepResult(new_state, orders, account, decision, notes)
+    return StepResult(new_state, orders, row, decision, notes)
 
 
 def book_rows(state: BookState) -> pd.DataFrame:

@@ -18,7 +18,7 @@ import time
 
 import pandas as pd
 
-from flows.backtest import _market, long_run_gc, run_variant
+from flows.backtest import _market, run_variant
 from flows.daily import DEFAULT_CONFIG
 from schemas.config import load_portfolios
 
@@ -39,12 +39,11 @@ def main() -> None:
                        pd.Timestamp(a.end) if a.end else None, [p], pf.run_params.signals)  # fmt: skip
     t1 = time.perf_counter()
     prof = cProfile.Profile() if a.profile else None
-    with long_run_gc():  # as the flow runs it
-        if prof:
-            prof.enable()
-        run_variant(p, a.variant, days, md, "bench")
-        if prof:
-            prof.disable()
+    if prof:
+        prof.enable()
+    run_variant(p, a.variant, days, md, "bench")  # as the flow's task runs it
+    if prof:
+        prof.disable()
     t2 = time.perf_counter()
     print(f"{p.portfolio_id} × {a.variant}: {len(days)} sessions {days[0].date()} → "
           f"{days[-1].date()}; market set-up {t1 - t0:.1f} s; book loop {t2 - t1:.1f} s = "

@@ -116,3 +116,19 @@ def test_backtest_report_has_the_chart_and_tearsheet(bt_db: Path, tmp_path: Path
     assert "<th>CAGR</th>" in page and "<th>max DD</th>" in page
     with pytest.raises(FileNotFoundError, match="no backtest"):
         write_backtest_report(bt_db, "nope", tmp_path)
+
+
+def test_long_run_gc_restores_the_collector_and_nests() -> None:
+    import gc
+
+    from flows.backtest import long_run_gc
+
+    before, frozen = gc.get_threshold(), gc.get_freeze_count()
+    with long_run_gc():
+        assert gc.get_threshold() == (10_000, 50, 100)
+        inside = gc.get_freeze_count()
+        assert inside > frozen
+        with long_run_gc():  # a benchmark around the flow's own
+            pass
+        assert gc.get_freeze_count() == inside and gc.get_threshold() == (10_000, 50, 100)
+    assert gc.get_threshold() == before and gc.get_freeze_count() == frozen

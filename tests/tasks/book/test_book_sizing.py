@@ -86,3 +86,35 @@ def test_nav_moves_by_the_days_pnl_and_sizing_uses_the_previous_nav(run) -> None
         assert round(a1["nav"] - a0["nav"], 2) == round(a1["pnl"], 2)
         assert cur.decision.risk.iloc[0]["equity"] == pytest.approx(a0["nav"])
     assert run[0].decision.risk.iloc[0]["equity"] == 1_000_000.0
+
+
+def test_the_book_reaches_the_sizing_as_the_positions_file_would(run) -> None:
+    """The book hands its legs to the sizing as a priced leg frame; it must equal pricing
+    the same holdings written as portfolio-file positions (with the slot blockers)."""
+    from schemas.config import Position
+    from tasks.book.rules import free_slots
+    from tasks.book.sizing import book_positions
+    from tasks.sizing.book import existing_legs, position_legs
+    from tasks.structures import vol_of_vol
+
+    state = run[-2].state
+    market, inputs = _day(DAYS[-1])
+    ctx, params = inputs.ctx, PORTFOLIO.params
+    state = state.with_(as_of=ctx.as_of)
+    slots = free_slots(state.legs, ctx.as_of, params.ladder)
+    rows = book_positions(state, slots, PORTFOLIO)
+    n_condor = state.legs[state.legs["kind"] == "condor"]["position_id"].nunique()
+    # four legs per condor, a zero-quantity blocker per ladder slot that is not free
+    assert n_condor >= 1 and len(rows) == 4 * n_condor + params.ladder.n_tranches - len(slots)
+    vov = vol_of_vol(ctx.vvix, params.pricing)
+    got, _ = position_legs(rows, ctx, params, vov)
+    as_file = PORTFOLIO.model_copy(
+        update={"positions": [
+            Position(position_id=r.position_id, kind=r.kind, underlying=r.underlying,
+                     expiry=str(pd.Timestamp(r.expiry).date()), put_call=r.put_call,
+                     strike=float(r.strike), qty=int(r.qty))
+            for r in rows.itertuples()
+        ]}
+    )  # fmt: skip
+    want, _ = existing_legs(as_file, ctx, params, vov)
+    pd.testing.assert_frame_equal(got, want, check_dtype=False)

@@ -112,3 +112,30 @@ def test_nearest_vix_expiry_and_exclusion() -> None:
     # + 30 = 02-05: 01-22 and 02-19 are both 14 days away → the earlier
     assert nearest_vix_expiry("2025-01-06", 30) == pd.Timestamp("2025-01-22")
     assert nearest_vix_expiry("2025-01-06", 30, exclude="2025-01-22") == pd.Timestamp("2025-02-19")
+
+
+def test_expiry_tables_equal_the_calendar_every_day() -> None:
+    """The weekly and monthly expiries come from tables built once: over 1990–2027 they must
+    equal the rule applied directly on exchange_calendars' sessions."""
+    import numpy as np
+
+    from tasks.market.calendar import sessions
+
+    def weekly(d: pd.Timestamp, horizon: int) -> pd.DatetimeIndex:
+        fr = pd.date_range(d + pd.Timedelta(days=1), d + pd.Timedelta(days=horizon), freq="W-FRI")
+        s = sessions(fr.min() - pd.Timedelta(days=15), fr.max())
+        exp = pd.DatetimeIndex(s[s.searchsorted(fr, side="right") - 1])
+        return exp[exp > d]
+
+    def monthly(d: pd.Timestamp, n: int) -> pd.DatetimeIndex:
+        exp = vix_expiry_for_month(pd.period_range(d.to_period("M"), periods=n + 2, freq="M"))
+        return exp[exp > d][:n]
+
+    for d in pd.bdate_range("1990-01-02", "2027-06-30")[::5]:
+        for h in (21, 42, 63):  # nearest_expiry(d, dte) looks dte + 14 days ahead
+            want = weekly(d, h)
+            assert spx_weekly_expiries(d, h).equals(want), (d, h)
+            target = d + pd.Timedelta(days=h - 14)
+            near = want[int(np.argmin(np.abs(np.asarray((want - target).days))))]
+            assert nearest_expiry(d, h - 14) == near, (d, h)
+        assert vix_expiries(d, 4).equals(monthly(d, 4)), d

@@ -69,3 +69,21 @@ def test_no_signals_at_all_fire_nothing() -> None:
     r = read_rules(pd.DataFrame())
     assert not (r.risk_off or r.macro or r.fomc_event)
     assert len(r.notes) == 4  # risk_state, usd_strength, ppi_surprise, fomc_window
+
+
+def test_lazy_rows_build_once_and_pickle_built() -> None:
+    import pickle
+
+    from tasks.sizing.inputs import LazyRows
+
+    calls = []
+
+    def build() -> tuple[pd.DataFrame, pd.DataFrame]:
+        calls.append(1)
+        return pd.DataFrame({"a": [1]}), pd.DataFrame({"b": [2]})
+
+    rows = LazyRows(build)
+    assert calls == []  # nothing built until read
+    back = pickle.loads(pickle.dumps(rows))  # a Dask result: built before it travels
+    assert calls == [1] and back.get()[1]["b"].tolist() == [2]
+    assert rows.get()[0]["a"].tolist() == [1] and calls == [1]  # built once

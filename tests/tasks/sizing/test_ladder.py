@@ -51,3 +51,57 @@ def test_risk_off_widens_every_short_strike() -> None:
             b.condor.legs.set_index("leg").loc["short_call", "strike"]
             > a.condor.legs.set_index("leg").loc["short_call", "strike"]
         )
+
+
+def test_vectorised_ladder_equals_one_condor_at_a_time() -> None:
+    """build_ladder prices every tranche (and macro candidate) in one call: each tranche must
+    be the condor iron_condor / tighten_short_strikes build alone, leg for leg."""
+    from functools import partial
+
+    from tasks.market.expiries import nearest_expiry
+    from tasks.structures import iron_condor, tighten_short_strikes
+
+    params = params_for("steward")
+    lad, sz = params.ladder, params.sizing
+    for rules in (
+        CALM,
+        Rules(False, True, False, 9.0, (), ()),
+        Rules(True, True, False, 9.0, (), ()),
+    ):
+        delta = lad.short_delta * (sz.risk_off_delta_mult if rules.risk_off else 1.0)
+        for t in build_ladder(CTX, params, rules):
+            expiry = nearest_expiry(CTX.as_of, t.target_dte)
+            build = partial(iron_condor, CTX.as_of, expiry, CTX.spot, CTX.risk_free,
+                            params.pricing.div_yield, CTX.term, params.pricing, lad,
+                            params.risk.mrp)  # fmt: skip
+
+            def one(dp: float, dc: float, build=build):
+                return build(short_put_delta=dp, short_call_delta=dc)
+
+            alone = (
+                tighten_short_strikes(one, delta, sz.macro_tighten_delta, sz.net_delta_tolerance)
+                if rules.macro
+                else one(delta, delta)
+            )
+            pd.testing.assert_frame_equal(t.condor.legs, alone.legs)
+            assert (t.condor.credit, t.condor.net_delta, t.condor.max_loss) == (
+                alone.credit, alone.net_delta, alone.max_loss,
+            )  # fmt: skip
+            assert (t.condor.short_put_delta, t.condor.short_call_delta) == (
+                alone.short_put_delta, alone.short_call_delta,
+            )  # fmt: skip
+
+
+def test_pick_tightened_first_within_tolerance_else_smallest() -> None:
+    from tasks.structures import pick_tightened, tighten_candidates
+
+    assert tighten_candidates(0.16, 0.02) == [
+        (0.18, 0.18),
+        (0.18, 0.16),
+        (0.16, 0.18),
+        (0.16, 0.16),
+    ]
+    assert pick_tightened([0.05, 0.01, 0.0, 0.0], 0.02) == 1  # the first that qualifies
+    assert pick_tightened([0.05, 0.04, 0.03, 0.01], 0.02) == 3  # only the untightened one
+    assert pick_tightened([0.05, -0.03, 0.04, 0.06], 0.02) == 1  # none: smallest |net delta|
+    assert pick_tightened([0.03, 0.03, 0.05, 0.05], 0.02) == 0  # ties: the first

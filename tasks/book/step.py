@@ -26,7 +26,6 @@ from tasks.book.positions import (
     condor_id,
     hedge_id,
     leg_values,
-    options_value,
 )
 from tasks.book.rules import Slot, condor_exits, free_slots, hedge_units_held, plan_hedge
 from tasks.market.chain import Chain
@@ -251,7 +250,7 @@ def _manage_hedge(legs: pd.DataFrame, state: BookState, day: MarketDay, decision
         legs = _buy_hedge(legs, unit, n, "roll", why, as_of, vov, costs, ledger,
                           decision.hedge_kind)  # fmt: skip
     to_sell = plan.sell
-    for pid in hedge_units_held(legs)["position_id"]:  # shortest time left first
+    for pid in hedge_units_held(legs)["position_id"] if to_sell > 0 else ():  # shortest first
         if to_sell <= 0:
             break
         g = legs[legs["position_id"] == pid]
@@ -281,12 +280,23 @@ def _condor_contracts(legs: pd.DataFrame) -> int:
     return int(sum(per.values()))
 
 
-def _kind_values(legs: pd.DataFrame) -> dict[str, float]:
-    """The marked value of the condor legs and of the hedge legs (one valuation of the legs)."""
+def _hedge_units(legs: pd.DataFrame) -> int:
+    """Hedge units held: the contracts of every hedge position's long call."""
     if not len(legs):
-        return {"condor": 0.0, "hedge": 0.0}
+        return 0
+    m = (legs["kind"].to_numpy(object) == "hedge") & (legs["leg"].to_numpy(object) == "long_call")
+    return int(legs["contracts"].to_numpy(np.int64)[m].sum())
+
+
+def _kind_values(legs: pd.DataFrame) -> dict[str, float]:
+    """The marked value of the condor legs, of the hedge legs and of all (``options_value``),
+    from one valuation of the legs."""
+    if not len(legs):
+        return {"condor": 0.0, "hedge": 0.0, "all": 0.0}
     values, kind = leg_values(legs), legs["kind"].to_numpy()
-    return {k: float(values[kind == k].sum()) for k in ("condor", "hedge")}
+    out = {k: float(values[kind == k].sum()) for k in ("condor", "hedge")}
+    out["all"] = float(values.sum())
+    return out
 
 
 def step_book(state: BookState, day: MarketDay, sizing_fn: SizingFn, params: Params) -> StepResult:
@@ -340,11 +350,11 @@ def step_book(state: BookState, day: MarketDay, sizing_fn: SizingFn, params: Par
     flows = sum(ledger.flow.values())
     cash = state.cash + c.cash_interest - c.debt_cost + flows
     value = _kind_values(legs)
+    mv = value["all"]  # = options_value(legs)
     kind_pnl = {k: value[k] - prev_value[k] + ledger.flow[k] for k in ("condor", "hedge")}
     sleeve = kind_pnl["condor"] + kind_pnl["hedge"]
     pnl = sleeve + c.holdings_pnl + c.carry_pnl
     holdings_value = float(sum(v for v, _ in c.holdings))
-    mv = options_value(legs)
     nav = cash + c.tbills + holdings_value + mv + state.other - state.margin_debt - state.box_debt
     peak = max(state.peak_nav, nav)
     new_state = state.with_(as_of=as_of, legs=legs, cash=cash, tbills=c.tbills,
@@ -369,7 +379,7 @@ def step_book(state: BookState, day: MarketDay, sizing_fn: SizingFn, params: Par
         "carry_pnl": c.carry_pnl,
         "commissions": sum(ledger.commission.values()),
         "condor_contracts": _condor_contracts(legs),
-        "hedge_units": int(hedge_units_held(legs)["units"].sum()),
+        "hedge_units": _hedge_units(legs),
     }
     orders = pd.concat(ledger.orders, ignore_index=True) if ledger.orders else empty_orders()
     return StepResult(new_state, orders, row, decision, notes)

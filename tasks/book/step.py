@@ -126,7 +126,8 @@ class _Ledger:
               settle: bool = False) -> None:  # fmt: skip
         filled, flow, comm = trade(legs, units, opening=False, costs=costs, settle=settle)
         qty = legs["qty"].to_numpy(float)
-        gain = 100.0 * qty * units * (filled["limit_price"] - legs["entry_price"]).to_numpy(float)
+        fill, entry = filled["limit_price"].to_numpy(float), legs["entry_price"].to_numpy(float)
+        gain = 100.0 * qty * units * (fill - entry)
         self.realised += float(gain.sum()) - comm
         self.record(action, filled, units, flow, comm, reason)
 
@@ -214,13 +215,15 @@ def _buy_hedge(legs: pd.DataFrame, unit: pd.DataFrame, units: int, action: str, 
     pid = hedge_id(unit, kind)
     new = _new_position(unit, pid, "hedge", "VIX", units, as_of, iv)
     new = ledger.open(new, units, costs, action, reason)
-    mine = legs["position_id"] == pid
+    mine = legs["position_id"].to_numpy(object) == pid
     if not mine.any():
         return pd.concat([legs, new], ignore_index=True) if len(legs) else new
     # adding to a unit already held: one position, contract-weighted entry price
     old = legs[mine].reset_index(drop=True)
     n0 = old["contracts"].to_numpy(float)
-    entry = (old["entry_price"] * n0 + new["entry_price"].to_numpy(float) * units) / (n0 + units)
+    entry = (
+        old["entry_price"].to_numpy(float) * n0 + new["entry_price"].to_numpy(float) * units
+    ) / (n0 + units)
     merged = old.assign(contracts=(n0 + units).astype(np.int64), entry_price=entry,
                         mark=new["mark"].to_numpy(float))  # fmt: skip
     return pd.concat([legs[~mine], merged], ignore_index=True)
@@ -236,37 +239,39 @@ def _manage_hedge(legs: pd.DataFrame, state: BookState, day: MarketDay, decision
     unit = decision.hedge_legs
     if plan.monetise:
         for pid in held["position_id"]:
-            g = legs[legs["position_id"] == pid]
+            g = legs[legs["position_id"].to_numpy(object) == pid]
             ledger.close(g, int(g["contracts"].iloc[0]), costs, "close", plan.reason)
-            legs = legs[legs["position_id"] != pid]
+            legs = legs[legs["position_id"].to_numpy(object) != pid]
         return legs, plan.monetised, plan.reason
     for pid in plan.rolls:
-        g = legs[legs["position_id"] == pid]
+        g = legs[legs["position_id"].to_numpy(object) == pid]
         n = int(g["contracts"].iloc[0])
         days = int((pd.Timestamp(g["expiry"].max()) - as_of).days)
         why = f"roll: {days} days left on the long leg ≤ {params.book.hedge_roll_days}"
         ledger.close(g, n, costs, "roll", why)
-        legs = legs[legs["position_id"] != pid]
+        legs = legs[legs["position_id"].to_numpy(object) != pid]
         legs = _buy_hedge(legs, unit, n, "roll", why, as_of, vov, costs, ledger,
                           decision.hedge_kind)  # fmt: skip
     to_sell = plan.sell
     for pid in hedge_units_held(legs)["position_id"] if to_sell > 0 else ():  # shortest first
         if to_sell <= 0:
             break
-        g = legs[legs["position_id"] == pid]
+        g = legs[legs["position_id"].to_numpy(object) == pid]
         n = int(g["contracts"].iloc[0])
         k = min(n, to_sell)
         ledger.close(g, k, costs, "close" if k == n else "adjust", plan.reason)
         if k == n:
-            legs = legs[legs["position_id"] != pid]
+            legs = legs[legs["position_id"].to_numpy(object) != pid]
         else:
             legs = legs.assign(
-                contracts=np.where(legs["position_id"] == pid, n - k, legs["contracts"])
+                contracts=np.where(
+                    legs["position_id"].to_numpy(object) == pid, n - k, legs["contracts"]
+                )
             )
         to_sell -= k
     if plan.buy > 0 and not unit.empty:
-        action = "adjust" if (legs["position_id"] == hedge_id(unit, decision.hedge_kind)).any() \
-            else "open"  # fmt: skip
+        held_ids = legs["position_id"].to_numpy(object)
+        action = "adjust" if (held_ids == hedge_id(unit, decision.hedge_kind)).any() else "open"
         legs = _buy_hedge(legs, unit, plan.buy, action, plan.reason, as_of, vov, costs, ledger,
                           decision.hedge_kind)  # fmt: skip
     return legs, plan.monetised, plan.reason

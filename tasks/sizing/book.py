@@ -51,12 +51,13 @@ def position_legs(
     notes: list[str] = []
     if raw.empty:
         return _no_legs(), notes
-    raw = raw.assign(expiry=pd.to_datetime(raw["expiry"]).astype("datetime64[ns]"))
-    expired = raw["expiry"] <= ctx.as_of
+    if raw["expiry"].dtype != "datetime64[ns]":  # a positions file's dates are strings
+        raw = raw.assign(expiry=pd.to_datetime(raw["expiry"]).astype("datetime64[ns]"))
+    expired = raw["expiry"].to_numpy("datetime64[ns]") <= np.datetime64(ctx.as_of, "ns")
     if expired.any():
-        ids = ", ".join(sorted(set(raw.loc[expired, "position_id"])))
+        ids = ", ".join(sorted(set(raw["position_id"].to_numpy(object)[expired])))
         notes.append(f"existing legs expired on or before {ctx.as_of.date()} ignored: {ids}")
-    raw = raw[~expired].reset_index(drop=True)
+        raw = raw[~expired].reset_index(drop=True)
     if raw.empty:
         return _no_legs(), notes
     return _price_legs(raw, ctx, params, vov), notes
@@ -65,7 +66,8 @@ def position_legs(
 def _price_legs(raw: pd.DataFrame, ctx: MarketContext, params: Params, vov: float) -> pd.DataFrame:
     """Model price and delta of position rows (BSM on the skew for SPX, Black-76 for VIX)."""
     pr = params.pricing
-    tenor = np.asarray((pd.DatetimeIndex(raw["expiry"]) - ctx.as_of).days, dtype=float)
+    day = np.datetime64(ctx.as_of.date(), "D")
+    tenor = (raw["expiry"].to_numpy("datetime64[D]") - day).astype(float)
     T = tenor / DAYS_PER_YEAR
     K = raw["strike"].to_numpy(float)
     is_call = raw["put_call"].to_numpy(object) == "C"

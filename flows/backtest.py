@@ -70,14 +70,6 @@ def long_run_gc() -> Iterator[None]:
     process-wide: each run holds it around its own loop (one run at a time per process: the
     thread runner has one worker, a Dask worker one thread).
     """
-    global _gc_depth
-    _gc_depth += 1
-    if _gc_depth > 1:  # nested (a benchmark around the flow's own): the outer one holds it
-        try:
-            yield
-        finally:
-            _gc_depth -= 1
-        return
     old = gc.get_threshold()
     gc.collect()
     gc.freeze()
@@ -87,10 +79,6 @@ def long_run_gc() -> Iterator[None]:
     finally:
         gc.set_threshold(*old)
         gc.unfreeze()
-        _gc_depth -= 1
-
-
-_gc_depth = 0
 
 
 def backtest_id_of(config_path: str, start: pd.Timestamp, end: pd.Timestamp) -> str:

@@ -18,7 +18,12 @@ from prefect.cache_policies import NO_CACHE
 from report.tables import book_table, orders_table
 from schemas.config import Params, Portfolio
 from tasks.book import MarketDay, StepResult, account_eva, account_irr
-from tasks.book.account import SESSIONS_PER_YEAR, resampled_years, with_policy_history
+from tasks.book.account import (
+    SESSIONS_PER_YEAR,
+    account_frame,
+    resampled_years,
+    with_policy_history,
+)
 from tasks.book.marks import mark_book
 from tasks.book.positions import BookState, options_value, state_from_record, state_record
 from tasks.book.reconcile import positions_frame, read_positions_csv, reconcile
@@ -107,7 +112,7 @@ def _tables(steps: list[StepResult]) -> dict[str, pd.DataFrame]:
     parts = {
         "book": [b for b in (s.book for s in steps) if len(b)],  # each built once
         "orders": [s.orders for s in steps if len(s.orders)],
-        "account_daily": [s.account for s in steps],
+        "account_daily": [account_frame([s.account_row for s in steps])] if steps else [],
     }
     out = {k: pd.concat(v, ignore_index=True) for k, v in parts.items() if v}
     out["book_state"] = states
@@ -325,7 +330,7 @@ def run_books(
                 steps = run_book(state, before, inputs, p, account, size_every_day=full_days)
                 if steps:
                     state = steps[-1].state
-                    account = _joined(account, [s.account for s in steps])
+                    account = _joined(account, [account_frame([s.account_row for s in steps])])
                 state, notes = _reconciled(state, user, inputs, params)
                 steps += run_book(state, [d for d in days if d >= day], inputs, p, account,
                                   size_every_day=full_days)  # fmt: skip

@@ -20,7 +20,7 @@ from scipy.special import ndtri
 
 from schemas.config import Params
 from tasks.book.positions import BookState
-from tasks.book.rules import hedge_units_held
+from tasks.book.rules import hedge_units
 from tasks.book.step import SizingDecision
 from tasks.conventions import DAYS_PER_YEAR
 from tasks.market.frame import MarketContext
@@ -93,7 +93,7 @@ def apply_hedge_policy(
         return dataclasses.replace(decision, hedge_target=0)
     unit = vxth_unit(ctx, params)
     premium = float((unit["qty"] * unit["model_price"]).sum())
-    held = int(hedge_units_held(state.legs)["units"].sum()) if len(state.legs) else 0
+    held = hedge_units(state.legs)
     n = vxth_target(state.nav, ctx.vix, premium, held, params.book.vxth_rebalance_band)
     return dataclasses.replace(decision, hedge_legs=unit, hedge_kind="vix_call", hedge_target=n)
 

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from schemas.config import BookParams, LadderParams
-from tasks.market.expiries import nearest_expiry
+from tasks.market.expiries import days_to, nearest_expiry
 
 # --------------------------------------------------------------------------- condor exits
 
@@ -45,11 +45,10 @@ def condor_exits(legs: pd.DataFrame, as_of: pd.Timestamp, rules: BookParams) -> 
     qty = legs["qty"].to_numpy(float)[c]
     entry = qty * legs["entry_price"].to_numpy(float)[c]
     mark = qty * legs["mark"].to_numpy(float)[c]
-    exp = legs["expiry"].to_numpy("datetime64[D]")[c]
-    day = np.datetime64(pd.Timestamp(as_of).date(), "D")
+    days = days_to(legs["expiry"], as_of)[c]
     for pid in sorted(set(pids)):  # a handful of tranches
         m = pids == pid
-        dte = int((exp[m].max() - day).astype(int))
+        dte = int(days[m].max())
         credit = float(-entry[m].sum())
         cost = float(-mark[m].sum())
         if dte <= 0:
@@ -139,9 +138,26 @@ _NO_UNITS = pd.DataFrame(
 )
 
 
+def hedge_long_calls(legs: pd.DataFrame) -> np.ndarray:
+    """Mask of each hedge position's long call: one leg per unit held (it carries the
+    unit's expiry and contracts)."""
+    if not len(legs):
+        return np.zeros(0, dtype=bool)
+    return (legs["kind"].to_numpy(object) == "hedge") & (
+        legs["leg"].to_numpy(object) == "long_call"
+    )
+
+
+def hedge_units(legs: pd.DataFrame) -> int:
+    """Hedge units held over every hedge position."""
+    if not len(legs):
+        return 0
+    return int(legs["contracts"].to_numpy(np.int64)[hedge_long_calls(legs)].sum())
+
+
 def hedge_units_held(legs: pd.DataFrame) -> pd.DataFrame:
     """Per hedge position: units and days left on its long leg, shortest first."""
-    mask = (legs["kind"].to_numpy() == "hedge") & (legs["leg"].to_numpy() == "long_call")
+    mask = hedge_long_calls(legs)
     if not mask.any():
         return _NO_UNITS.copy()
     # plain arrays, ordered in Python (a unit or two): this runs several times a session
@@ -152,13 +168,6 @@ def hedge_units_held(legs: pd.DataFrame) -> pd.DataFrame:
         order = sorted(range(len(pid)), key=lambda i: (expiry[i], pid[i]))
         pid, units, expiry = pid[order], units[order], expiry[order]
     return pd.DataFrame({"position_id": pid, "units": units, "long_expiry": expiry})
-
-
-def days_to(expiry: pd.Series, as_of: pd.Timestamp) -> np.ndarray:
-    """Calendar days from ``as_of`` to each date of ``expiry`` (int array)."""
-    return (
-        expiry.to_numpy("datetime64[D]") - np.datetime64(pd.Timestamp(as_of).date(), "D")
-    ).astype(np.int64)
 
 
 def plan_hedge(

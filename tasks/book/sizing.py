@@ -23,8 +23,9 @@ from schemas.config import Holding, Portfolio, RiskParams
 from tasks.book.account import SESSIONS_PER_YEAR, account_frame, account_irr, resampled_years
 from tasks.book.hedge_policy import apply_hedge_policy
 from tasks.book.positions import BookState, start_state
-from tasks.book.rules import Slot, days_to, slot_expiry
+from tasks.book.rules import Slot, hedge_long_calls, slot_expiry
 from tasks.book.step import MarketDay, NewCondor, SizingDecision, SizingFn, StepResult, step_book
+from tasks.market.expiries import days_to
 from tasks.risk import IrrResult
 from tasks.sizing import SizingInputs, size_portfolio
 from tasks.sizing.book import position_legs
@@ -226,11 +227,8 @@ def run_book(
 
 
 def _roll_due(state: BookState, as_of: pd.Timestamp, roll_days: int) -> bool:
-    legs = state.legs  # arrays, not hedge_units_held's frame: asked every session
-    if not len(legs):
-        return False
-    m = (legs["kind"].to_numpy(object) == "hedge") & (legs["leg"].to_numpy(object) == "long_call")
-    return bool(m.any() and (days_to(legs["expiry"], as_of)[m] <= roll_days).any())
+    m = hedge_long_calls(state.legs)  # arrays, not hedge_units_held's frame: every session
+    return bool(m.any() and (days_to(state.legs["expiry"], as_of)[m] <= roll_days).any())
 
 
 def start_from_portfolio(portfolio: Portfolio) -> BookState:

@@ -27,7 +27,14 @@ from tasks.book.positions import (
     hedge_id,
     leg_values,
 )
-from tasks.book.rules import Slot, condor_exits, free_slots, hedge_units_held, plan_hedge
+from tasks.book.rules import (
+    Slot,
+    condor_exits,
+    free_slots,
+    hedge_units,
+    hedge_units_held,
+    plan_hedge,
+)
 from tasks.market.chain import Chain
 from tasks.market.frame import MarketContext
 from tasks.sizing import SizingResult
@@ -285,14 +292,6 @@ def _condor_contracts(legs: pd.DataFrame) -> int:
     return int(sum(per.values()))
 
 
-def _hedge_units(legs: pd.DataFrame) -> int:
-    """Hedge units held: the contracts of every hedge position's long call."""
-    if not len(legs):
-        return 0
-    m = (legs["kind"].to_numpy(object) == "hedge") & (legs["leg"].to_numpy(object) == "long_call")
-    return int(legs["contracts"].to_numpy(np.int64)[m].sum())
-
-
 def _kind_values(legs: pd.DataFrame) -> dict[str, float]:
     """The marked value of the condor legs, of the hedge legs and of all (``options_value``),
     from one valuation of the legs."""
@@ -384,7 +383,7 @@ def step_book(state: BookState, day: MarketDay, sizing_fn: SizingFn, params: Par
         "carry_pnl": c.carry_pnl,
         "commissions": sum(ledger.commission.values()),
         "condor_contracts": _condor_contracts(legs),
-        "hedge_units": _hedge_units(legs),
+        "hedge_units": hedge_units(legs),
     }
     orders = pd.concat(ledger.orders, ignore_index=True) if ledger.orders else empty_orders()
     return StepResult(new_state, orders, row, decision, notes)

@@ -48,6 +48,15 @@ def _roll_back_to_sessions(days: pd.DatetimeIndex) -> pd.DatetimeIndex:
     return pd.DatetimeIndex(all_s[pos])
 
 
+def days_to(expiry: object, as_of: object) -> np.ndarray:
+    """Calendar days from ``as_of`` to each date of ``expiry`` (int64; ≤ 0 once expired).
+
+    On plain arrays: the book, the marks and every scenario revaluation ask it each session.
+    """
+    exp = np.asarray(expiry, dtype="datetime64[ns]").astype("datetime64[D]")
+    return (exp - np.datetime64(pd.Timestamp(as_of).date(), "D")).astype(np.int64)
+
+
 def spx_weekly_expiries(as_of: object, horizon_days: int) -> pd.DatetimeIndex:
     """SPX weekly expiries strictly after ``as_of`` and at most ``horizon_days`` calendar days later.
 

@@ -16,6 +16,7 @@ import pandas as pd
 from schemas.config import Holding, Params, Portfolio
 from tasks import risk
 from tasks.conventions import DAYS_PER_YEAR, MULTIPLIER
+from tasks.market.expiries import days_to
 from tasks.market.frame import MarketContext
 from tasks.market.pricing import black76, bsm
 from tasks.market.surface import model_vol, surface_slopes, vix_future
@@ -66,8 +67,7 @@ def position_legs(
 def _price_legs(raw: pd.DataFrame, ctx: MarketContext, params: Params, vov: float) -> pd.DataFrame:
     """Model price and delta of position rows (BSM on the skew for SPX, Black-76 for VIX)."""
     pr = params.pricing
-    day = np.datetime64(ctx.as_of.date(), "D")
-    tenor = (raw["expiry"].to_numpy("datetime64[D]") - day).astype(float)
+    tenor = days_to(raw["expiry"], ctx.as_of).astype(float)
     T = tenor / DAYS_PER_YEAR
     K = raw["strike"].to_numpy(float)
     is_call = raw["put_call"].to_numpy(object) == "C"

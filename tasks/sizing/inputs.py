@@ -153,12 +153,8 @@ def _signal_rows(signals: pd.DataFrame | None) -> SignalRows:
     return {str(r["signal"]): r for r in signals.to_dict("records")}
 
 
-def _signal_row(rows: SignalRows, name: str) -> dict[str, object] | None:
-    return rows.get(name)
-
-
 def _newest(row: dict[str, object]) -> str:
-    d = row.get("input_date") if hasattr(row, "get") else None
+    d = row.get("input_date")
     if d is None or pd.isna(d):
         return "unknown"
     return str(pd.Timestamp(d).date())
@@ -166,7 +162,7 @@ def _newest(row: dict[str, object]) -> str:
 
 def _usable_state(signals: SignalRows, name: str, rule: str, notes: list[str]) -> str | None:
     """The state of signal ``name``, or None (with a note) when it can fire no rule."""
-    row = _signal_row(signals, name)
+    row = signals.get(name)
     if row is None:
         notes.append(f"{name} not available: {rule} not applied")
         return None
@@ -182,7 +178,7 @@ def _usable_state(signals: SignalRows, name: str, rule: str, notes: list[str]) -
 
 def _risk_state_rules(signals: SignalRows, notes: list[str]) -> tuple[str, ...]:
     """The rules ``risk_state`` fired and its stale/insufficient inputs (from its params)."""
-    row = _signal_row(signals, "risk_state")
+    row = signals.get("risk_state")
     if row is None or not isinstance(row.get("params"), str):
         return ()
     try:
@@ -210,7 +206,7 @@ def read_rules(signals: pd.DataFrame) -> Rules:
     usd = _usable_state(rows, "usd_strength", "macro rule", notes)
     ppi = _usable_state(rows, "ppi_surprise", "macro rule", notes)
     fomc = _usable_state(rows, "fomc_window", "FOMC rule", notes)
-    fomc_row = _signal_row(rows, "fomc_window")
+    fomc_row = rows.get("fomc_window")
     fomc_sessions = float(fomc_row["value"]) if fomc_row is not None else float("nan")
     return Rules(
         risk_off=rs == SignalState.RISK_OFF,

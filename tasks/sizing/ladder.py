@@ -108,22 +108,13 @@ def _model_tranches(
     dc = np.broadcast_to(np.array([c for _, c in pairs])[None, :], shape)
     c = model_condor_arrays(ctx.spot, T, ctx.risk_free, params.pricing.div_yield, ctx.term,
                             params.pricing, dp, dc, params.ladder.wing_width)  # fmt: skip
+    q, mrp = params.pricing.div_yield, params.risk.mrp
     out = []
     for k, expiry in enumerate(expiries):
         j = pick_tightened(c.net_delta[k], sz.net_delta_tolerance) if rules.macro else 0
-        out.append(
-            condor_from_arrays(
-                c,
-                (k, j),
-                ctx.as_of,
-                expiry,
-                ctx.spot,
-                ctx.risk_free,
-                params.pricing.div_yield,
-                params.risk.mrp,
-                *pairs[j],
-            )  # fmt: skip
-        )
+        dp_j, dc_j = pairs[j]
+        out.append(condor_from_arrays(c, (k, j), ctx.as_of, expiry, ctx.spot, ctx.risk_free, q,
+                                      mrp, dp_j, dc_j))  # fmt: skip
     return out
 
 

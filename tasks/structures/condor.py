@@ -206,30 +206,6 @@ def _condor_legs(
 
 def _condor_from_legs(
     legs: pd.DataFrame,
-    as_of: pd.Timestamp,
-    expiry: pd.Timestamp,
-    S: float,
-    r: float,
-    q: float,
-    sigma_atm: float,
-    mrp: float,
-    short_put_delta: float,
-    short_call_delta: float,
-    source: str,
-) -> IronCondor:
-    """Tranche metrics (SPEC §4) from a complete four-leg frame."""
-    return _condor_of(
-        legs, legs["qty"].to_numpy(dtype=float), legs["leg"].tolist(),
-        legs["strike"].to_numpy(dtype=float), legs["model_price"].to_numpy(dtype=float),
-        legs["delta"].to_numpy(dtype=float), as_of, expiry, S, r, q, sigma_atm, mrp,
-        short_put_delta, short_call_delta, source,
-    )  # fmt: skip
-
-
-def _condor_of(
-    legs: pd.DataFrame,
-    qty: FloatArray,
-    names: list[str],
     strike: FloatArray,
     price: FloatArray,
     delta: FloatArray,
@@ -244,9 +220,11 @@ def _condor_of(
     short_call_delta: float,
     source: str,
 ) -> IronCondor:
-    # plain arrays (the legs' own, or the ones they were built from): this runs for every
-    # tranche of every sizing
-    k = dict(zip(names, strike.tolist(), strict=True))
+    """Tranche metrics (SPEC §4) of a four-leg frame built by :func:`_condor_legs`, from the
+    arrays it was built from (in :data:`CONDOR_LEGS` order): this runs for every tranche of
+    every sizing, and reading the columns back cost as much as the arithmetic."""
+    qty = CONDOR_QTY
+    k = dict(zip(CONDOR_LEGS, np.asarray(strike, dtype=float).tolist(), strict=True))
     credit = float(-(qty * price).sum())
     width = float(max(k["short_put"] - k["long_put"], k["long_call"] - k["short_call"]))
     tenor = int((expiry - as_of).days)
@@ -330,10 +308,9 @@ def condor_from_arrays(
         expiry, tenor, c.strike[at], c.iv[at], float(c.forward[at]), c.price[at],
         c.delta[at], c.gamma[at], c.vega[at], c.theta[at], "model",
     )  # fmt: skip
-    return _condor_of(
-        legs, CONDOR_QTY, list(CONDOR_LEGS), np.asarray(c.strike[at], dtype=float),
-        np.asarray(c.price[at], dtype=float), np.asarray(c.delta[at], dtype=float), as_of,
-        expiry, S, r, q, float(c.sigma_atm[at]), mrp, short_put_delta, short_call_delta, "model",
+    return _condor_from_legs(
+        legs, c.strike[at], c.price[at], c.delta[at], as_of, expiry, S, r, q,
+        float(c.sigma_atm[at]), mrp, short_put_delta, short_call_delta, "model",
     )  # fmt: skip
 
 
@@ -392,12 +369,15 @@ def condor_from_chain(
     delta = np.where(rows["delta"].notna(), rows["delta"].to_numpy(dtype=float), g.delta)
     gamma = np.where(rows["gamma"].notna(), rows["gamma"].to_numpy(dtype=float), g.gamma)
     fwd = S * np.exp((r - q) * T)
+    mid = rows["mid"].to_numpy(dtype=float)
     legs = _condor_legs(
-        expiry_ts, tenor, strikes, iv, fwd, rows["mid"].to_numpy(dtype=float),
-        delta, gamma, g.vega, g.theta, "chain",
-    )  # fmt: skip
+        expiry_ts, tenor, strikes, iv, fwd, mid, delta, gamma, g.vega, g.theta, "chain"
+    )
     sigma_atm = chain_atm_iv(chain, expiry_ts, fwd)
-    return _condor_from_legs(legs, chain.as_of, expiry_ts, S, r, q, sigma_atm, mrp, dp, dc, "chain")
+    return _condor_from_legs(
+        legs, strikes, mid, delta, chain.as_of, expiry_ts, S, r, q, sigma_atm, mrp, dp, dc,
+        "chain",
+    )  # fmt: skip
 
 
 def widen_short_delta(short_delta: float, risk_off_delta_mult: float) -> float:

@@ -9,6 +9,7 @@ from numpy.typing import ArrayLike
 
 from schemas.config import PricingParams
 from tasks.conventions import DAYS_PER_YEAR, MULTIPLIER
+from tasks.market.expiries import days_to
 from tasks.market.pricing import black76, bsm
 from tasks.market.surface import VolTerm, model_vol, surface_slopes, vix_future
 from tasks.structures.legs import FloatArray
@@ -17,12 +18,6 @@ from tasks.structures.legs import FloatArray
 def _scenario_column(x: ArrayLike) -> FloatArray:
     """Scalar or (n_s,) → (n_s, 1), so scenarios broadcast against the leg axis."""
     return np.atleast_1d(np.asarray(x, dtype=float))[:, None]
-
-
-def tenor_days(expiry: pd.Series, as_of: pd.Timestamp) -> FloatArray:
-    """Calendar days from ``as_of`` to each expiry (float; negative once expired)."""
-    exp = expiry.to_numpy("datetime64[D]")
-    return (exp - np.datetime64(as_of.date(), "D")).astype(float)
 
 
 def leg_values(
@@ -66,7 +61,7 @@ def leg_values(
     term_c = term.map(_scenario_column)
     n_s = np.broadcast_shapes(S_c.shape, r_c.shape, term_c.knots()[1].shape[:-1])[0]
     # plain arrays, not Series operations: this runs for every mark, stress and scenario set
-    tenor = tenor_days(legs["expiry"], as_of_ts)
+    tenor = days_to(legs["expiry"], as_of_ts).astype(float)
     T = np.maximum(tenor - days_ahead, 0.0) / DAYS_PER_YEAR
     K = legs["strike"].to_numpy(dtype=float)
     qty = legs["qty"].to_numpy(dtype=float) if qty is None else np.asarray(qty, dtype=float)

@@ -88,33 +88,34 @@ def test_nav_moves_by_the_days_pnl_and_sizing_uses_the_previous_nav(run) -> None
     assert run[0].decision.risk.iloc[0]["equity"] == 1_000_000.0
 
 
-def test_the_book_reaches_the_sizing_as_the_positions_file_would(run) -> None:
-    """The book hands its legs to the sizing as a priced leg frame; it must equal pricing
-    the same holdings written as portfolio-file positions (with the slot blockers)."""
-    from schemas.config import Position
-    from tasks.book.rules import free_slots
+def test_the_book_reaches_the_sizing_as_signed_contracts_at_todays_model_prices(run) -> None:
+    """The book hands the sizing its condor legs as a priced leg frame: qty = signed
+    contracts held, model price = the close's model mark (priced here by the sizing's own
+    BSM path, marked by the book's revaluation path), plus a zero-quantity blocker on the
+    expiry of every ladder slot that is not free."""
+    from tasks.book.marks import mark_book
+    from tasks.book.rules import free_slots, slot_expiry
     from tasks.book.sizing import book_positions
-    from tasks.sizing.book import existing_legs, position_legs
+    from tasks.sizing.book import position_legs
     from tasks.structures import vol_of_vol
 
-    state = run[-2].state
     market, inputs = _day(DAYS[-1])
     ctx, params = inputs.ctx, PORTFOLIO.params
-    state = state.with_(as_of=ctx.as_of)
-    slots = free_slots(state.legs, ctx.as_of, params.ladder)
-    rows = book_positions(state, slots, PORTFOLIO)
-    n_condor = state.legs[state.legs["kind"] == "condor"]["position_id"].nunique()
-    # four legs per condor, a zero-quantity blocker per ladder slot that is not free
-    assert n_condor >= 1 and len(rows) == 4 * n_condor + params.ladder.n_tranches - len(slots)
+    state = run[-2].state.with_(as_of=ctx.as_of)
     vov = vol_of_vol(ctx.vvix, params.pricing)
-    got, _ = position_legs(rows, ctx, params, vov)
-    as_file = PORTFOLIO.model_copy(
-        update={"positions": [
-            Position(position_id=r.position_id, kind=r.kind, underlying=r.underlying,
-                     expiry=str(pd.Timestamp(r.expiry).date()), put_call=r.put_call,
-                     strike=float(r.strike), qty=int(r.qty))
-            for r in rows.itertuples()
-        ]}
-    )  # fmt: skip
-    want, _ = existing_legs(as_file, ctx, params, vov)
-    pd.testing.assert_frame_equal(got, want, check_dtype=False)
+    slots = free_slots(state.legs, ctx.as_of, params.ladder)
+    got, notes = position_legs(book_positions(state, slots, PORTFOLIO), ctx, params, vov)
+    assert notes == []
+    marked = mark_book(state.legs, ctx, None, params.pricing.div_yield, vov, params.pricing)
+    condors = marked[marked["kind"] == "condor"].reset_index(drop=True)
+    held = got[~got["position_id"].str.startswith("SLOT-")].reset_index(drop=True)
+    assert len(condors) >= 4 and len(held) == len(condors)
+    assert held["position_id"].tolist() == condors["position_id"].tolist()
+    np.testing.assert_array_equal(held["qty"], condors["qty"] * condors["contracts"])
+    np.testing.assert_allclose(held["model_price"], condors["mark"], rtol=1e-12)
+    blockers = got[got["position_id"].str.startswith("SLOT-")]
+    free = {sl.target_dte for sl in slots}
+    taken = [d for d in params.ladder.target_dtes[: params.ladder.n_tranches] if d not in free]
+    assert blockers["position_id"].tolist() == [f"SLOT-{d}" for d in taken]
+    assert (blockers["qty"] == 0).all()
+    assert list(blockers["expiry"]) == [slot_expiry(ctx.as_of, d) for d in taken]

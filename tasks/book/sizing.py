@@ -130,11 +130,12 @@ def sizing_with_book(
             vol_of_vol(ctx.vvix, params.pricing),
         )  # fmt: skip
         res = size_portfolio(dataclasses.replace(inputs, irr=irr), sized, existing)
-        # the legs as priced (every column of _LEG_FIELDS is there; a column subset per
-        # tranche per sizing was a visible share of a backtest)
+        # the tranches given contracts, with their legs as priced (every column of
+        # _LEG_FIELDS is there); a tranche's leg frame is built only when it opens
         condors = [
             NewCondor(t.target_dte, t.condor.legs, int(n))
             for t, n in zip(res.tranches, res.contracts, strict=True)
+            if n > 0
         ]
         assert res.hedge_legs is not None
         return SizingDecision(

@@ -103,13 +103,21 @@ def total_variance_raw(
     ndarray
         ``w(T)`` of the broadcast shape; NaN only when every knot is missing.
     """
+    if beyond not in ("flat_vol", "flat_forward"):
+        raise ValueError(f"beyond must be 'flat_vol' or 'flat_forward', not {beyond!r}")
     T = np.maximum(np.asarray(T, dtype=float), 0.0)
     tenors, vols = term.knots()
-    shape = np.broadcast_shapes(T.shape, vols.shape[:-1])
-    t = np.broadcast_to(T, shape)[..., None]  # (..., 1)
-    vols = np.broadcast_to(vols, (*shape, len(tenors)))
     w_knots = vols**2 * tenors  # (..., 4), NaN where missing
     avail = ~np.isnan(w_knots)
+    flat = avail.reshape(-1, len(tenors))
+    if flat.shape[0] and (flat == flat[0]).all():
+        # every date/scenario misses the same knots (a day's scenarios always do): the
+        # segment of each T is then found on T alone, not on the broadcast grid
+        return _total_variance_same_knots(T, w_knots, tenors, flat[0], beyond)
+    shape = np.broadcast_shapes(T.shape, vols.shape[:-1])
+    t = np.broadcast_to(T, shape)[..., None]  # (..., 1)
+    w_knots = np.broadcast_to(w_knots, (*shape, len(tenors)))
+    avail = np.broadcast_to(avail, w_knots.shape)
     # prepend the (0, 0) knot, always available
     tk = np.concatenate([[0.0], tenors])
     wk = np.concatenate([np.zeros((*shape, 1)), w_knots], axis=-1)
@@ -141,10 +149,54 @@ def total_variance_raw(
             w_b = np.take_along_axis(wk, before_i[..., None], axis=-1)[..., 0]
             fwd = np.maximum((w_last - w_b) / np.where(t_last > t_b, t_last - t_b, 1.0), 0.0)
             w_beyond = w_last + fwd * (tt - t_last)
-        elif beyond != "flat_vol":
-            raise ValueError(f"beyond must be 'flat_vol' or 'flat_forward', not {beyond!r}")
         w = np.where(has_next, w_lin, w_beyond)
     return w
+
+
+def _gather(wk: FloatArray, i: NDArray[np.intp]) -> FloatArray:
+    """``wk[..., i]`` per element: knot ``i`` (shaped like T) of each term entry (the
+    leading axes of ``wk``), broadcast as T and the term's fields broadcast."""
+    nd = max(wk.ndim - 1, i.ndim)
+    wk_b = wk.reshape((1,) * (nd - wk.ndim + 1) + wk.shape)
+    i_b = i.reshape((1,) * (nd - i.ndim) + i.shape + (1,))
+    return np.take_along_axis(wk_b, i_b, axis=-1)[..., 0]
+
+
+def _total_variance_same_knots(
+    T: FloatArray,
+    w_knots: FloatArray,
+    tenors: FloatArray,
+    avail: NDArray[np.bool_],
+    beyond: str,
+) -> FloatArray:
+    """:func:`total_variance_raw` when every entry of the term has the same ``avail`` knots:
+    the same arithmetic on the same values (so the same numbers), with the knot search done
+    once on ``T`` instead of on the (..., knots) grid."""
+    tk = np.concatenate([[0.0], tenors])
+    wk = np.concatenate([np.zeros((*w_knots.shape[:-1], 1)), w_knots], axis=-1)
+    have = np.flatnonzero(np.concatenate([[True], avail]))  # available knot indices
+    last_i = int(have[-1])
+    # previous available knot: largest t_k <= T; next: smallest t_k > T
+    pos = np.searchsorted(tk[have], T, side="right")  # available knots with t_k <= T
+    prev_i = have[pos - 1]
+    has_next = pos < len(have)
+    nxt = np.where(has_next, have[np.minimum(pos, len(have) - 1)], last_i)
+    t_prev, t_next = tk[prev_i], tk[nxt]
+    w_prev, w_next = _gather(wk, prev_i), _gather(wk, nxt)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        span = np.where(has_next, t_next - t_prev, 1.0)
+        w_lin = w_prev + (w_next - w_prev) * (T - t_prev) / span
+        t_last = tk[last_i]
+        w_last = wk[..., last_i]
+        var_last = np.where(t_last > 0, w_last / np.where(t_last > 0, t_last, 1.0), np.nan)
+        w_beyond = var_last * T
+        if beyond == "flat_forward":
+            before = have[have < last_i]
+            before_i = int(before[-1]) if len(before) else 0
+            t_b, w_b = tk[before_i], wk[..., before_i]
+            fwd = np.maximum((w_last - w_b) / np.where(t_last > t_b, t_last - t_b, 1.0), 0.0)
+            w_beyond = w_last + fwd * (T - t_last)
+        return np.where(has_next, w_lin, w_beyond)
 
 
 def atm_vol(T: ArrayLike, term: VolTerm, atm_ratio: float) -> FloatArray:

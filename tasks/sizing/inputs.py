@@ -71,7 +71,7 @@ class SizingInputs:
     # portfolio-independent pieces (ladder, hedge unit, scenario and stress P&L), memoised per
     # parameter set so sizing many portfolios on one day prices the market once (the dict is
     # filled in place: the inputs themselves never change)
-    cache: dict[str, MarketBook] = field(default_factory=dict, repr=False, compare=False)
+    cache: dict[str, MarketBook | Rules] = field(default_factory=dict, repr=False, compare=False)
 
 
 class LazyRows:
@@ -191,6 +191,15 @@ def _risk_state_rules(signals: SignalRows, notes: list[str]) -> tuple[str, ...]:
                 f"risk_state inputs {kind}: {', '.join(p[kind])} (they fired no risk rule)"
             )
     return tuple(p.get("rules", ()))
+
+
+def day_rules(inputs: SizingInputs) -> Rules:
+    """:func:`read_rules` of ``inputs.signals``, read once per day's inputs (every portfolio
+    and variant of a day, and every session of a backtest sharing them, read the same rows)."""
+    hit = inputs.cache.get("rules")
+    if not isinstance(hit, Rules):
+        hit = inputs.cache["rules"] = read_rules(inputs.signals)
+    return hit
 
 
 def read_rules(signals: pd.DataFrame) -> Rules:

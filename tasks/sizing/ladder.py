@@ -18,6 +18,7 @@ from tasks.structures import (
     IronCondor,
     condor_from_arrays,
     condor_from_chain,
+    condor_leg_frame,
     model_condor_arrays,
     pick_tightened,
     tighten_candidates,
@@ -133,6 +134,5 @@ def _chain_build(
 
 def stack_legs(tranches: list[Tranche]) -> pd.DataFrame:
     """Every tranche's legs in one frame, tagged with its ``position_id`` (one contract each)."""
-    return pd.concat(
-        [t.condor.legs.assign(position_id=t.position_id) for t in tranches], ignore_index=True
-    )
+    return condor_leg_frame([t.condor.leg_numbers for t in tranches],
+                            [t.position_id for t in tranches])  # fmt: skip

@@ -24,8 +24,9 @@ def market_book(inputs: SizingInputs, params: Params, rules: Rules) -> MarketBoo
     # the book's rules (SPEC §10, e.g. a backtest's hedge variant) price nothing here: a day's
     # market book is shared by every variant of the same pricing and sizing parameters
     key = params.model_dump_json(exclude={"book"})
-    if key in inputs.cache:
-        return inputs.cache[key]
+    hit = inputs.cache.get(key)
+    if isinstance(hit, MarketBook):
+        return hit
     ctx, pr, hp = inputs.ctx, params.pricing, params.hedge
     chain, note = inputs.chain, None
     if chain is not None and pd.Timestamp(chain.as_of).normalize() != ctx.as_of:

@@ -12,7 +12,7 @@ from tasks.market.frame import MarketContext
 from tasks.sizing.book import OpenBook, existing_legs, new_tranches, open_book
 from tasks.sizing.capital import capital_cost
 from tasks.sizing.hedge import hedge_spec, resolve_hedge_beta
-from tasks.sizing.inputs import LazyRows, SizingInputs, SizingResult, read_rules
+from tasks.sizing.inputs import LazyRows, SizingInputs, SizingResult, day_rules
 from tasks.sizing.market import market_book
 from tasks.sizing.output import daily_sizing_rows, portfolio_risk_row, positions_rows
 from tasks.sizing.passes import Decisions, settle_regime, size_pass
@@ -53,7 +53,7 @@ def size_portfolio(
     """
     ctx, params = inputs.ctx, portfolio.params
     E = float(portfolio.equity)
-    rules = read_rules(inputs.signals)
+    rules = day_rules(inputs)
     market = market_book(inputs, params, rules)  # step 1 and the per-unit P&L
     beta = resolve_hedge_beta(inputs.hedge_beta_F, inputs.spx_returns, inputs.vix_ratios)
     book = _open_book_of(portfolio, existing, ctx, beta.beta_F, params)

@@ -4,7 +4,8 @@ probability, and the SPEC §7 step 1 strike adjustments."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 from typing import NamedTuple
 
 import numpy as np
@@ -150,7 +151,7 @@ class IronCondor:
     div_yield: float
     short_put_delta: float
     short_call_delta: float
-    legs: pd.DataFrame
+    leg_numbers: CondorLegNumbers = field(repr=False)
     credit: float
     max_profit: float
     max_loss: float
@@ -161,54 +162,82 @@ class IronCondor:
     prob_between_breakevens: float
     pricing_source: str
 
+    @cached_property
+    def legs(self) -> pd.DataFrame:
+        """The four legs in the shared leg layout (:data:`LEG_COLUMNS`), built on first read:
+        a ladder prices every tranche each sizing and most are never opened."""
+        return condor_leg_frame([self.leg_numbers])
+
     @property
     def wing_width(self) -> float:
         k = self.legs.set_index("leg")["strike"]
         return float(max(k["short_put"] - k["long_put"], k["long_call"] - k["short_call"]))
 
 
-def _condor_legs(
-    expiry: pd.Timestamp,
-    tenor_days: int,
-    strike: ArrayLike,
-    iv: ArrayLike,
-    forward: ArrayLike,
-    price: ArrayLike,
-    delta: ArrayLike,
-    gamma: ArrayLike,
-    vega: ArrayLike,
-    theta: ArrayLike,
-    pricing_source: str,
+class CondorLegNumbers(NamedTuple):
+    """What the leg frame of one condor is built from: its expiry, tenor and source, and the
+    per-leg arrays (shape (4,), :data:`CONDOR_LEGS` order)."""
+
+    expiry: pd.Timestamp
+    tenor_days: int
+    strike: FloatArray
+    iv: FloatArray
+    forward: float
+    price: FloatArray
+    delta: FloatArray
+    gamma: FloatArray
+    vega: FloatArray
+    theta: FloatArray
+    pricing_source: str
+
+
+def condor_leg_frame(
+    condors: list[CondorLegNumbers], position_ids: list[str] | None = None
 ) -> pd.DataFrame:
-    """The four legs of one condor in the shared leg layout (module docstring)."""
-    return pd.DataFrame(
+    """The legs of ``condors`` in the shared leg layout (module docstring), stacked in their
+    order, four rows each, with a ``position_id`` column when ``position_ids`` is given.
+
+    One constructor for the whole ladder (a frame per tranche and a concat cost ~5× the
+    pricing of the tranches).
+    """
+    n = len(condors)
+
+    def legs_of(name: str) -> FloatArray:
+        return np.concatenate([np.asarray(getattr(c, name), dtype=float) for c in condors])
+
+    def per_condor(values: list[object]) -> np.ndarray:
+        return np.repeat(np.asarray(values, dtype=object), 4)
+
+    out = pd.DataFrame(
         {
-            "kind": "condor",
-            "underlying": "SPX",
-            "expiry": expiry,
-            "tenor_days": tenor_days,
-            "leg": list(CONDOR_LEGS),
-            "put_call": list(CONDOR_PUT_CALL),
-            "strike": strike,
-            "qty": CONDOR_QTY,
-            "iv": iv,
-            "F": forward,
-            "model_price": price,
-            "delta": delta,
-            "gamma": gamma,
-            "vega": vega,
-            "theta": theta,
-            "pricing_source": pricing_source,
+            "kind": np.full(4 * n, "condor", dtype=object),
+            "underlying": np.full(4 * n, "SPX", dtype=object),
+            "expiry": np.repeat(
+                np.array([np.datetime64(c.expiry, "ns") for c in condors], "datetime64[ns]"), 4
+            ),
+            "tenor_days": np.repeat(np.array([c.tenor_days for c in condors], np.int64), 4),
+            "leg": np.tile(np.array(CONDOR_LEGS, dtype=object), n),
+            "put_call": np.tile(np.array(CONDOR_PUT_CALL, dtype=object), n),
+            "strike": legs_of("strike"),
+            "qty": np.tile(CONDOR_QTY, n),
+            "iv": legs_of("iv"),
+            "F": np.repeat(np.array([c.forward for c in condors], dtype=float), 4),
+            "model_price": legs_of("price"),
+            "delta": legs_of("delta"),
+            "gamma": legs_of("gamma"),
+            "vega": legs_of("vega"),
+            "theta": legs_of("theta"),
+            "pricing_source": per_condor([c.pricing_source for c in condors]),
         },
         columns=LEG_COLUMNS,  # the dict is in this order already: no reindexing copy
     )
+    if position_ids is not None:
+        out["position_id"] = per_condor(list(position_ids))
+    return out
 
 
 def _condor_from_legs(
-    legs: pd.DataFrame,
-    strike: FloatArray,
-    price: FloatArray,
-    delta: FloatArray,
+    numbers: CondorLegNumbers,
     as_of: pd.Timestamp,
     expiry: pd.Timestamp,
     S: float,
@@ -220,10 +249,9 @@ def _condor_from_legs(
     short_call_delta: float,
     source: str,
 ) -> IronCondor:
-    """Tranche metrics (SPEC §4) of a four-leg frame built by :func:`_condor_legs`, from the
-    arrays it was built from (in :data:`CONDOR_LEGS` order): this runs for every tranche of
-    every sizing, and reading the columns back cost as much as the arithmetic."""
-    qty = CONDOR_QTY
+    """Tranche metrics (SPEC §4) of one condor's leg numbers (:data:`CONDOR_LEGS` order):
+    this runs for every tranche of every sizing, so it reads arrays, not a frame."""
+    qty, strike, price, delta = CONDOR_QTY, numbers.strike, numbers.price, numbers.delta
     k = dict(zip(CONDOR_LEGS, np.asarray(strike, dtype=float).tolist(), strict=True))
     credit = float(-(qty * price).sum())
     width = float(max(k["short_put"] - k["long_put"], k["long_call"] - k["short_call"]))
@@ -239,7 +267,7 @@ def _condor_from_legs(
         div_yield=float(q),
         short_put_delta=float(short_put_delta),
         short_call_delta=float(short_call_delta),
-        legs=legs,
+        leg_numbers=numbers,
         credit=credit,
         max_profit=MULTIPLIER * credit,
         max_loss=MULTIPLIER * (width - credit),
@@ -304,13 +332,13 @@ def condor_from_arrays(
     of one condor): a ladder prices every tranche and candidate in one
     :func:`model_condor_arrays` call and builds the frames of the ones it keeps."""
     tenor = int((expiry - as_of).days)
-    legs = _condor_legs(
+    numbers = CondorLegNumbers(
         expiry, tenor, c.strike[at], c.iv[at], float(c.forward[at]), c.price[at],
         c.delta[at], c.gamma[at], c.vega[at], c.theta[at], "model",
     )  # fmt: skip
     return _condor_from_legs(
-        legs, c.strike[at], c.price[at], c.delta[at], as_of, expiry, S, r, q,
-        float(c.sigma_atm[at]), mrp, short_put_delta, short_call_delta, "model",
+        numbers, as_of, expiry, S, r, q, float(c.sigma_atm[at]), mrp, short_put_delta,
+        short_call_delta, "model",
     )  # fmt: skip
 
 
@@ -370,14 +398,13 @@ def condor_from_chain(
     gamma = np.where(rows["gamma"].notna(), rows["gamma"].to_numpy(dtype=float), g.gamma)
     fwd = S * np.exp((r - q) * T)
     mid = rows["mid"].to_numpy(dtype=float)
-    legs = _condor_legs(
-        expiry_ts, tenor, strikes, iv, fwd, mid, delta, gamma, g.vega, g.theta, "chain"
+    numbers = CondorLegNumbers(
+        expiry_ts, tenor, strikes, iv, float(fwd), mid, delta, gamma, g.vega, g.theta, "chain"
     )
     sigma_atm = chain_atm_iv(chain, expiry_ts, fwd)
     return _condor_from_legs(
-        legs, strikes, mid, delta, chain.as_of, expiry_ts, S, r, q, sigma_atm, mrp, dp, dc,
-        "chain",
-    )  # fmt: skip
+        numbers, chain.as_of, expiry_ts, S, r, q, sigma_atm, mrp, dp, dc, "chain"
+    )
 
 
 def widen_short_delta(short_delta: float, risk_off_delta_mult: float) -> float:

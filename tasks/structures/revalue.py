@@ -3,6 +3,8 @@ scenario P&L against the base state, and P&L summed by position."""
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
@@ -20,8 +22,33 @@ def _scenario_column(x: ArrayLike) -> FloatArray:
     return np.atleast_1d(np.asarray(x, dtype=float))[:, None]
 
 
+class LegInputs(NamedTuple):
+    """The columns of a leg frame that pricing reads, as arrays (read once per frame)."""
+
+    expiry: np.ndarray  # datetime64[ns]
+    strike: FloatArray
+    qty: FloatArray
+    is_call: np.ndarray
+    is_spx: np.ndarray
+    iv: FloatArray  # VIX legs: vol of vol
+
+    @classmethod
+    def of(cls, legs: pd.DataFrame) -> LegInputs:
+        return cls(
+            legs["expiry"].to_numpy("datetime64[ns]"),
+            legs["strike"].to_numpy(dtype=float),
+            legs["qty"].to_numpy(dtype=float),
+            legs["put_call"].to_numpy() == "C",
+            legs["underlying"].to_numpy() == "SPX",
+            # only VIX legs read it (at their vol of vol); SPX-only frames may lack it
+            legs["iv"].to_numpy(dtype=float)
+            if "iv" in legs.columns
+            else np.full(len(legs), np.nan),
+        )
+
+
 def leg_values(
-    legs: pd.DataFrame,
+    legs: pd.DataFrame | LegInputs,
     as_of: object,
     S: ArrayLike,
     term: VolTerm,
@@ -37,7 +64,8 @@ def leg_values(
     Parameters
     ----------
     legs : leg frame (:data:`LEG_COLUMNS`; ``underlying``, ``expiry``, ``put_call``,
-        ``strike``, ``qty`` and, for VIX legs, ``iv`` = vol of vol are used).
+        ``strike``, ``qty`` and, for VIX legs, ``iv`` = vol of vol are used), or those
+        columns already read (:class:`LegInputs`: a revaluation prices the same legs twice).
     as_of : valuation session; the legs' time to expiry is measured from
         ``as_of + days_ahead`` calendar days (expired legs are worth their intrinsic value).
     S : SPX level, scalar or (n_s,).
@@ -61,13 +89,12 @@ def leg_values(
     term_c = term.map(_scenario_column)
     n_s = np.broadcast_shapes(S_c.shape, r_c.shape, term_c.knots()[1].shape[:-1])[0]
     # plain arrays, not Series operations: this runs for every mark, stress and scenario set
-    tenor = days_to(legs["expiry"], as_of_ts).astype(float)
+    leg = legs if isinstance(legs, LegInputs) else LegInputs.of(legs)
+    tenor = days_to(leg.expiry, as_of_ts).astype(float)
     T = np.maximum(tenor - days_ahead, 0.0) / DAYS_PER_YEAR
-    K = legs["strike"].to_numpy(dtype=float)
-    qty = legs["qty"].to_numpy(dtype=float) if qty is None else np.asarray(qty, dtype=float)
-    is_call = legs["put_call"].to_numpy() == "C"
-    is_spx = legs["underlying"].to_numpy() == "SPX"
-    price = np.zeros((n_s, len(legs)))
+    K, is_call, is_spx = leg.strike, leg.is_call, leg.is_spx
+    qty = leg.qty if qty is None else np.asarray(qty, dtype=float)
+    price = np.zeros((n_s, len(K)))
     if is_spx.any():
         i = is_spx
         sig = model_vol(
@@ -85,9 +112,7 @@ def leg_values(
     if (~is_spx).any():
         i = ~is_spx
         F = vix_future(T[i], term_c, pricing.convexity_vol, pricing.convexity_mean_reversion)
-        vov = (legs["iv"].to_numpy(dtype=float) if vix_vol is None else np.asarray(vix_vol, float))[
-            i
-        ]
+        vov = (leg.iv if vix_vol is None else np.asarray(vix_vol, float))[i]
         price[:, i] = black76(F, K[i], T[i], r_c, vov, is_call[i]).price
     return MULTIPLIER * qty * price
 
@@ -117,8 +142,9 @@ def revalue_legs(
         Sum over the legs of one structure (``pnl[:, mask].sum(axis=1)``) for its P&L;
         :func:`pnl_by_position` does it for many.
     """
-    base = leg_values(legs, as_of, S0, term0, r0, q, pricing, 0)
-    scen = leg_values(legs, as_of, S, term, r, q, pricing, days_ahead)
+    leg = LegInputs.of(legs)  # the columns read once for both valuations
+    base = leg_values(leg, as_of, S0, term0, r0, q, pricing, 0)
+    scen = leg_values(leg, as_of, S, term, r, q, pricing, days_ahead)
     return scen - base
 
 

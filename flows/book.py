@@ -70,7 +70,7 @@ def _market_until(con: object, last: pd.Timestamp, market: pd.DataFrame) -> pd.D
     """The market frame through ``last`` (the analytics' frame when it already reaches it)."""
     if len(market) and market.index.max() >= last:
         return market
-    obs = db.read_observations(con, as_of=last)  # type: ignore[arg-type]
+    obs = db.read_observations(con, as_of=last)
     return market_frame(obs).loc[:last]
 
 
@@ -129,13 +129,14 @@ def _risk_from_account(
     d = today.decision
     account = account[pd.to_datetime(account["as_of"]) <= on]
     res = account_irr(account, on, window)
-    risk = d.risk.copy()
-    wacc = float(risk["wacc"].iloc[0])
+    assert d.risk_row is not None, f"no sizing ran on {on.date()}"
+    risk = dict(d.risk_row)
+    wacc = float(risk["wacc"])
     risk["irr"] = res.irr
     risk["spread_bps"] = (res.irr - wacc) * 1e4 if np.isfinite(res.irr) else np.nan
     risk["eva"] = account_eva(res.irr, wacc, res.capital)
     rk = run.params.risk
-    p = p_hurdle(resampled_years(account, on, rk), wacc, float(risk["hurdle_bps"].iloc[0]))
+    p = p_hurdle(resampled_years(account, on, rk), wacc, float(risk["hurdle_bps"]))
     risk["p_hurdle"] = p
     source, resampled = run.irr_source, ""
     if run.policy_history is not None:

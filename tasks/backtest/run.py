@@ -20,6 +20,8 @@ from schemas.config import Portfolio, deep_merge
 from tasks.book import MarketDay, StepResult
 from tasks.book.account import account_frame
 from tasks.book.hedge_policy import variant_overrides
+from tasks.book.orders import orders_frame
+from tasks.book.positions import empty_legs
 from tasks.book.sizing import run_book, start_from_portfolio
 from tasks.market.frame import MarketDataMissing, context_at
 from tasks.sizing import SizingInputs
@@ -124,15 +126,16 @@ def backtest_portfolio(
                     keep=tearsheet_part)  # fmt: skip
 
 
+_NO_LEGS = empty_legs()  # shared by every kept session (copy-on-write: never changed)
+
+
 def tearsheet_part(res: StepResult) -> StepResult:
     """What a backtest keeps of a session: the account row, the orders and the sizing's
     ``portfolio_risk`` row (the mean WACC). The legs (so the ``book`` rows) and the
     sizing's per-leg frames are dropped: kept for 9,000 sessions they held ~4 GB per run."""
-    d = res.decision
-    slim = dataclasses.replace(d, condors=[], hedge_legs=d.hedge_legs.iloc[0:0], sized=None,
+    slim = dataclasses.replace(res.decision, condors=[], hedge_legs=_NO_LEGS, sized=None,
                                rationale=[])  # fmt: skip
-    return dataclasses.replace(res, state=res.state.with_(legs=res.state.legs.iloc[0:0]),
-                               decision=slim)  # fmt: skip
+    return dataclasses.replace(res, state=res.state.with_(legs=_NO_LEGS), decision=slim)
 
 
 def daily_rows(steps: list[StepResult], backtest_id: str, variant: str) -> pd.DataFrame:
@@ -148,10 +151,10 @@ def trades(steps: list[StepResult]) -> pd.DataFrame:
     ``pnl`` = what the tranche's round trip put in the cash account (credit at open − debit
     at close, net of commissions), from the orders of the run.
     """
-    orders = [s.orders for s in steps if len(s.orders)]
-    if not orders:
+    blocks = [b for s in steps for b in s.order_blocks]
+    if not blocks:
         return pd.DataFrame(columns=["position_id", "closed_on", "reason", "pnl"])
-    o = pd.concat(orders, ignore_index=True)
+    o = orders_frame(blocks)
     o = o[o["kind"] == "condor"] if "kind" in o.columns else o[o["underlying"] == "SPX"]
     sign = np.where(o["side"] == "sell", 1.0, -1.0)
     o = o.assign(

@@ -23,8 +23,8 @@ SUMMARY_COLUMNS = (
 
 
 def _mean_wacc(steps: list[StepResult]) -> float:
-    w = [float(s.decision.risk["wacc"].iloc[0]) for s in steps
-         if s.decision.risk is not None and "wacc" in s.decision.risk]  # fmt: skip
+    w = [float(s.decision.risk_row["wacc"]) for s in steps
+         if s.decision.risk_row is not None and "wacc" in s.decision.risk_row]  # fmt: skip
     return float(np.mean(w)) if w else float("nan")
 
 

@@ -61,13 +61,20 @@ class Carry:
         return self.tbill_interest + self.cash_interest - self.debt_cost
 
 
-def account_frame(rows: list[dict[str, object]]) -> pd.DataFrame:
-    """``account_daily`` rows (dicts keyed by :data:`ACCOUNT_COLUMNS`) as one typed frame.
+IRR_COLUMNS: tuple[str, ...] = ("as_of", "capital_at_risk", "condor_pnl", "hedge_pnl")
+"""The account columns the IRR and p_hurdle read (:func:`account_irr`, :func:`sleeve_returns`)."""
+
+
+def account_frame(
+    rows: list[dict[str, object]], columns: tuple[str, ...] = ACCOUNT_COLUMNS
+) -> pd.DataFrame:
+    """``account_daily`` rows (dicts keyed by :data:`ACCOUNT_COLUMNS`) as one typed frame of
+    ``columns`` (e.g. :data:`IRR_COLUMNS`, the window a sizing reads).
 
     A book step keeps its row as a dict; a backtest builds its 9,200 rows once here instead
     of concatenating 9,200 one-row frames.
     """
-    out = pd.DataFrame.from_records(rows, columns=list(ACCOUNT_COLUMNS))
+    out = pd.DataFrame.from_records(rows, columns=list(columns))
     out["as_of"] = out["as_of"].astype("datetime64[ns]")
     return out
 

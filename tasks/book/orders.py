@@ -9,11 +9,13 @@ contract per leg. Settlement at expiry is not a trade: intrinsic value, no costs
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 
 from tasks.conventions import MULTIPLIER
+from tasks.structures.legs import FloatArray
 
 ORDER_COLUMNS: tuple[str, ...] = (
     "as_of",
@@ -56,19 +58,28 @@ def fill_prices(mid: np.ndarray, signed_qty: np.ndarray, slippage: float) -> np.
     return np.where(buy, mid + slippage, np.maximum(mid - slippage, 0.0))
 
 
+class Fill(NamedTuple):
+    """A filled order, per leg (``side``, ``price`` per option, ``commission`` USD) and in
+    total (``flow``: USD, + received; ``commission``)."""
+
+    side: np.ndarray
+    price: FloatArray
+    leg_commission: FloatArray
+    flow: float
+    commission: float
+
+
 def trade(
     legs: pd.DataFrame,
     units: int,
     opening: bool,
     costs: Costs,
     settle: bool = False,
-) -> tuple[pd.DataFrame, float, float]:
+) -> Fill:
     """Fill ``units`` of a position (legs with ``qty`` per unit and ``mark`` = today's mid).
 
-    Opening buys the longs and sells the shorts; closing the reverse. Returns the legs with
-    ``side``, ``limit_price`` (fill) and ``commission``, the cash flow (USD, + received) and
-    the commissions (USD). ``settle`` = expiry settlement at the mark, no slippage, no
-    commission.
+    Opening buys the longs and sells the shorts; closing the reverse. ``settle`` = expiry
+    settlement at the mark, no slippage, no commission.
     """
     qty = legs["qty"].to_numpy(float)
     traded = qty * (1.0 if opening else -1.0)  # signed per unit: + bought
@@ -79,46 +90,61 @@ def trade(
         fill = fill_prices(legs["mark"].to_numpy(float), traded, costs.slippage_per_leg)
         comm = np.full(len(legs), costs.commission_per_leg * units)
     flow = float(-(MULTIPLIER * traded * units * fill).sum())
-    out = legs.assign(
-        side=np.where(traded > 0, "buy", "sell"),
-        limit_price=fill,
-        commission=comm,
-    )
-    return out, flow, float(comm.sum())
+    side = np.where(traded > 0, "buy", "sell").astype(object)
+    return Fill(side, fill, comm, flow, float(comm.sum()))
 
 
-def order_rows(
+OrderBlock = dict[str, np.ndarray]
+"""One order's rows as one array per :data:`ORDER_COLUMNS` column (:func:`orders_frame`
+stacks many: a session's, or a whole backtest's, in one constructor)."""
+
+
+def order_block(
     as_of: pd.Timestamp,
     portfolio_id: str,
     order_id: str,
     action: str,
-    filled: pd.DataFrame,
+    legs: pd.DataFrame,
+    fill: Fill,
     units: int,
     reason: str,
-) -> pd.DataFrame:
-    """The ``orders`` rows (one per leg) of one filled order."""
+) -> OrderBlock:
+    """The ``orders`` rows (one per leg of ``legs``, filled as ``fill``) of one order."""
     if action not in ACTIONS:
         raise ValueError(f"unknown order action {action!r}")
+    n = len(legs)
+
+    def each(value: object) -> np.ndarray:
+        return np.full(n, value, dtype=object)
+
+    return {
+        "as_of": np.full(n, np.datetime64(as_of, "ns")),
+        "portfolio_id": each(portfolio_id),
+        "order_id": each(order_id),
+        "action": each(action),
+        "position_id": legs["position_id"].to_numpy(object),
+        "kind": legs["kind"].to_numpy(object),
+        "expiry": legs["expiry"].to_numpy("datetime64[ns]"),
+        "leg": legs["leg"].to_numpy(object),
+        "put_call": legs["put_call"].to_numpy(object),
+        "strike": legs["strike"].to_numpy(float),
+        "contracts": np.full(n, int(units), dtype=np.int64),
+        "limit_price": fill.price,
+        "reason": each(reason),
+        "side": fill.side,
+        "qty": legs["qty"].to_numpy(float),
+        "mid": legs["mark"].to_numpy(float),
+        "commission": fill.leg_commission,
+    }
+
+
+def orders_frame(blocks: list[OrderBlock]) -> pd.DataFrame:
+    """The ``orders`` frame of ``blocks`` (:func:`order_block`), in their order."""
+    if not blocks:
+        return empty_orders()
     return pd.DataFrame(
-        {
-            "as_of": as_of,
-            "portfolio_id": portfolio_id,
-            "order_id": order_id,
-            "action": action,
-            "position_id": filled["position_id"].to_numpy(),
-            "kind": filled["kind"].to_numpy(),
-            "expiry": pd.DatetimeIndex(filled["expiry"]).astype("datetime64[ns]"),
-            "leg": filled["leg"].to_numpy(),
-            "put_call": filled["put_call"].to_numpy(),
-            "strike": filled["strike"].to_numpy(float),
-            "contracts": int(units),
-            "limit_price": filled["limit_price"].to_numpy(float),
-            "reason": reason,
-            "side": filled["side"].to_numpy(),
-            "qty": filled["qty"].to_numpy(float),
-            "mid": filled["mark"].to_numpy(float),
-            "commission": filled["commission"].to_numpy(float),
-        }
+        {c: np.concatenate([b[c] for b in blocks]) for c in ORDER_COLUMNS},
+        columns=list(ORDER_COLUMNS),
     )
 
 

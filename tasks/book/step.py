@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -18,7 +19,7 @@ import pandas as pd
 from schemas.config import Params
 from tasks.book.account import account_frame, carry
 from tasks.book.marks import mark_book
-from tasks.book.orders import Costs, empty_orders, order_rows, trade
+from tasks.book.orders import Costs, Fill, OrderBlock, order_block, orders_frame, trade
 from tasks.book.positions import (
     BOOK_LEG_COLUMNS,
     BookState,
@@ -38,6 +39,7 @@ from tasks.book.rules import (
 from tasks.market.chain import Chain
 from tasks.market.frame import MarketContext
 from tasks.sizing import SizingResult
+from tasks.sizing.inputs import portfolio_risk_frame
 from tasks.structures import vol_of_vol
 
 BOOK_COLUMNS: tuple[str, ...] = ("as_of", "portfolio_id", *BOOK_LEG_COLUMNS)
@@ -70,9 +72,14 @@ class SizingDecision:
     hedge_legs: pd.DataFrame  # today's hedge unit (same columns as a condor's legs)
     hedge_kind: str
     hedge_target: int  # total units the book should hold
-    risk: pd.DataFrame | None = None  # the portfolio_risk row, when the sizing makes one
+    risk_row: dict[str, object] | None = None  # the portfolio_risk row, when a sizing ran
     sized: SizingResult | None = None  # the full sizing, when one ran today
     rationale: list[str] = field(default_factory=list)
+
+    @property
+    def risk(self) -> pd.DataFrame | None:
+        """The ``portfolio_risk`` row as a one-row frame (None without a sizing)."""
+        return None if self.risk_row is None else portfolio_risk_frame(self.risk_row)
 
     @property
     def daily_sizing(self) -> pd.DataFrame | None:
@@ -93,10 +100,16 @@ class StepResult:
     """A session's new state, its orders, its ``book`` rows and its ``account_daily`` row."""
 
     state: BookState
-    orders: pd.DataFrame
+    order_blocks: list[OrderBlock]  # the day's orders, one block of rows each
     account_row: dict[str, object]  # the ``account_daily`` row (ACCOUNT_COLUMNS)
     decision: SizingDecision
     notes: list[str]
+
+    @cached_property
+    def orders(self) -> pd.DataFrame:
+        """The session's ``orders`` rows (built when read: a backtest stacks every session's
+        blocks once, :func:`tasks.book.orders.orders_frame`)."""
+        return orders_frame(self.order_blocks)
 
     @property
     def account(self) -> pd.DataFrame:
@@ -117,33 +130,32 @@ class _Ledger:
         self.flow = {"condor": 0.0, "hedge": 0.0}
         self.commission = {"condor": 0.0, "hedge": 0.0}
         self.realised = 0.0
-        self.orders: list[pd.DataFrame] = []
+        self.orders: list[OrderBlock] = []
 
-    def record(self, action: str, filled: pd.DataFrame, units: int, flow: float, comm: float,
+    def record(self, action: str, legs: pd.DataFrame, fill: Fill, units: int,
                reason: str) -> None:  # fmt: skip
-        kind = str(filled["kind"].iloc[0])
-        self.flow[kind] += flow - comm  # net of commissions: what the cash account sees
-        self.commission[kind] += comm
+        kind = str(legs["kind"].iloc[0])
+        self.flow[kind] += fill.flow - fill.commission  # net: what the cash account sees
+        self.commission[kind] += fill.commission
         oid = f"{self.as_of:%Y%m%d}-{self.portfolio_id}-{len(self.orders) + 1:02d}"
         self.orders.append(
-            order_rows(self.as_of, self.portfolio_id, oid, action, filled, units, reason)
+            order_block(self.as_of, self.portfolio_id, oid, action, legs, fill, units, reason)
         )
 
     def close(self, legs: pd.DataFrame, units: int, costs: Costs, action: str, reason: str,
               settle: bool = False) -> None:  # fmt: skip
-        filled, flow, comm = trade(legs, units, opening=False, costs=costs, settle=settle)
-        qty = legs["qty"].to_numpy(float)
-        fill, entry = filled["limit_price"].to_numpy(float), legs["entry_price"].to_numpy(float)
-        gain = 100.0 * qty * units * (fill - entry)
-        self.realised += float(gain.sum()) - comm
-        self.record(action, filled, units, flow, comm, reason)
+        fill = trade(legs, units, opening=False, costs=costs, settle=settle)
+        qty, entry = legs["qty"].to_numpy(float), legs["entry_price"].to_numpy(float)
+        gain = 100.0 * qty * units * (fill.price - entry)
+        self.realised += float(gain.sum()) - fill.commission
+        self.record(action, legs, fill, units, reason)
 
     def open(self, legs: pd.DataFrame, units: int, costs: Costs, action: str,
              reason: str) -> pd.DataFrame:  # fmt: skip
-        filled, flow, comm = trade(legs, units, opening=True, costs=costs)
-        self.realised -= comm
-        self.record(action, filled, units, flow, comm, reason)
-        return legs.assign(entry_price=filled["limit_price"].to_numpy(float))
+        fill = trade(legs, units, opening=True, costs=costs)
+        self.realised -= fill.commission
+        self.record(action, legs, fill, units, reason)
+        return legs.assign(entry_price=fill.price)
 
 
 def _new_position(legs: pd.DataFrame, pid: str, kind: str, underlying: str, units: int,
@@ -385,8 +397,7 @@ def step_book(state: BookState, day: MarketDay, sizing_fn: SizingFn, params: Par
         "condor_contracts": _condor_contracts(legs),
         "hedge_units": hedge_units(legs),
     }
-    orders = pd.concat(ledger.orders, ignore_index=True) if ledger.orders else empty_orders()
-    return StepResult(new_state, orders, row, decision, notes)
+    return StepResult(new_state, ledger.orders, row, decision, notes)
 
 
 def book_rows(state: BookState) -> pd.DataFrame:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -74,6 +75,14 @@ class SizingInputs:
     cache: dict[str, MarketBook | Rules] = field(default_factory=dict, repr=False, compare=False)
 
 
+def portfolio_risk_frame(row: dict[str, object]) -> pd.DataFrame:
+    """A ``portfolio_risk`` row (:func:`tasks.sizing.output.portfolio_risk_row`) as the
+    one-row frame the warehouse stores."""
+    prisk = pd.DataFrame({k: [v] for k, v in row.items()})  # ~5× a list of one dict
+    prisk["as_of"] = prisk["as_of"].astype("datetime64[ns]")
+    return prisk
+
+
 class LazyRows:
     """The ``daily_sizing`` and positions frames of a sizing, built when first read.
 
@@ -111,13 +120,18 @@ class SizingResult:
     rows, built on first read (:class:`LazyRows`).
     """
 
-    portfolio_risk: pd.DataFrame
+    risk_row: dict[str, object]  # the portfolio_risk row (SPEC §9 columns, then extras)
     rationale: list[str]
     rows: LazyRows = field(repr=False, compare=False)
     tranches: list[Tranche] = field(default_factory=list, repr=False)
     contracts: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     hedge_legs: pd.DataFrame | None = field(default=None, repr=False)
     hedge_units: int = 0
+
+    @cached_property
+    def portfolio_risk(self) -> pd.DataFrame:
+        """The one-row ``portfolio_risk`` frame (built when read)."""
+        return portfolio_risk_frame(self.risk_row)
 
     @property
     def daily_sizing(self) -> pd.DataFrame:

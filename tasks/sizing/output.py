@@ -177,8 +177,9 @@ def positions_rows(
 
 def portfolio_risk_row(
     ctx: MarketContext, portfolio: Portfolio, d: Decisions, rationale: str
-) -> pd.DataFrame:
-    """The one ``portfolio_risk`` row of the kept pass (SPEC §9 columns, then extras).
+) -> dict[str, object]:
+    """The one ``portfolio_risk`` row of the kept pass (SPEC §9 columns, then extras), as a
+    dict (:func:`~tasks.sizing.inputs.portfolio_risk_frame` types it: a backtest reads one number of 9,000 rows).
 
     EVA is on *this* book's capital at risk (package notes: the average-capital proxy), not
     the modelled 1-lot ladder's, so EVA scales with the recommendation.
@@ -216,6 +217,4 @@ def portfolio_risk_row(
     for name in d.params.sizing.scenarios:
         if name not in STRESS_SCENARIOS:
             row[f"stress_{name}_pnl"] = float(stress[name])
-    prisk = pd.DataFrame({k: [v] for k, v in row.items()})  # ~5× a list of one dict
-    prisk["as_of"] = prisk["as_of"].astype("datetime64[ns]")
-    return prisk
+    return row

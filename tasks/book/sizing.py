@@ -34,7 +34,7 @@ from tasks.book.step import MarketDay, NewCondor, SizingDecision, SizingFn, Step
 from tasks.market.expiries import days_to
 from tasks.risk import IrrResult
 from tasks.sizing import SizingInputs, size_portfolio
-from tasks.sizing.book import position_legs
+from tasks.sizing.book import PositionRows, price_positions
 from tasks.structures import vol_of_vol
 
 RESIZE_SESSIONS = 5
@@ -44,7 +44,7 @@ _LEG_FIELDS = ["expiry", "leg", "put_call", "strike", "qty", "model_price", "pri
 """The leg columns the book reads of a sized tranche or hedge unit (they carry more)."""
 
 
-def book_positions(state: BookState, slots: list[Slot], portfolio: Portfolio) -> pd.DataFrame:
+def book_positions(state: BookState, slots: list[Slot], portfolio: Portfolio) -> PositionRows:
     """The open condor legs as position rows (``qty`` = signed contracts), then a
     zero-quantity blocker on the expiry of every ladder slot that is not free today."""
     legs = state.legs
@@ -53,30 +53,28 @@ def book_positions(state: BookState, slots: list[Slot], portfolio: Portfolio) ->
     free = {s.target_dte for s in slots}
     taken = [int(d) for d in lad.target_dtes[: lad.n_tranches] if int(d) not in free]
     as_of = pd.Timestamp(state.as_of)
-    # one frame from the arrays of both parts (a concat of two frames cost as much again)
-    return pd.DataFrame(
-        {
-            "position_id": [
-                *legs["position_id"].to_numpy(object)[c],
-                *(f"SLOT-{d}" for d in taken),
-            ],
-            "kind": "condor",
-            "underlying": "SPX",
-            "expiry": np.concatenate(
-                [
-                    legs["expiry"].to_numpy("datetime64[ns]")[c],
-                    np.array([slot_expiry(as_of, d) for d in taken], dtype="datetime64[ns]"),
-                ]
-            ),
-            "put_call": [*legs["put_call"].to_numpy(object)[c], *("P" for _ in taken)],
-            "strike": np.concatenate([legs["strike"].to_numpy(float)[c], np.full(len(taken), 5.0)]),
-            "qty": np.concatenate(
-                [
-                    np.round(legs["qty"].to_numpy(float)[c] * legs["contracts"].to_numpy(float)[c]),
-                    np.zeros(len(taken)),
-                ]
-            ),
-        }
+    n = int(c.sum()) + len(taken)
+
+    def joined(held: np.ndarray, blockers: list[object], dtype: object = object) -> np.ndarray:
+        return np.concatenate([held[c], np.array(blockers, dtype=dtype)])
+
+    return PositionRows(
+        position_id=joined(legs["position_id"].to_numpy(object), [f"SLOT-{d}" for d in taken]),
+        kind=np.full(n, "condor", dtype=object),
+        underlying=np.full(n, "SPX", dtype=object),
+        expiry=joined(
+            legs["expiry"].to_numpy("datetime64[ns]"),
+            [slot_expiry(as_of, d) for d in taken],
+            "datetime64[ns]",
+        ),  # fmt: skip
+        put_call=joined(legs["put_call"].to_numpy(object), ["P"] * len(taken)),
+        strike=joined(legs["strike"].to_numpy(float), [5.0] * len(taken), float),
+        qty=np.concatenate(
+            [
+                np.round(legs["qty"].to_numpy(float)[c] * legs["contracts"].to_numpy(float)[c]),
+                np.zeros(len(taken)),
+            ]
+        ),
     )
 
 
@@ -131,7 +129,7 @@ def sizing_with_book(
             }
         )
         ctx, params = inputs.ctx, portfolio.params
-        existing, _ = position_legs(
+        existing, _ = price_positions(
             book_positions(state, slots, portfolio), ctx, params,
             vol_of_vol(ctx.vvix, params.pricing),
         )  # fmt: skip

@@ -134,8 +134,23 @@ def vix_expiries(as_of: object, n: int) -> pd.DatetimeIndex:
     ``as_of``'s month onwards are enough.
     """
     start = pd.Timestamp(as_of).normalize()
+    table = _vix_table()
+    i = int(table.searchsorted(np.datetime64(start, "ns"), side="right"))
+    if i > 0 and i + int(n) < len(table):
+        # every hedge unit of a backtest asks: the calendar's expiries computed once, sliced
+        return pd.DatetimeIndex(table[i : i + int(n)])
     exp = pd.DatetimeIndex([_vix_expiry_of(start.year, start.month + k) for k in range(int(n) + 2)])
     return exp[exp > start][: int(n)]
+
+
+@lru_cache(maxsize=1)
+def _vix_table() -> np.ndarray:
+    """The VIX expiry of every contract month inside the calendar (datetime64[ns], sorted:
+    each month's expiry falls in that month)."""
+    s = _all_sessions()
+    # (a month's rule reads the next month's third Friday: the last two months are left out)
+    months = pd.period_range(pd.Timestamp(s[0]), pd.Timestamp(s[-1]), freq="M")[1:-2]
+    return vix_expiry_for_month(months).to_numpy("datetime64[ns]")
 
 
 @lru_cache(maxsize=1 << 12)

@@ -9,6 +9,7 @@ is ``open book + Σ contracts · per-contract number + units · per-unit number`
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -23,6 +24,7 @@ from tasks.market.surface import model_vol, surface_slopes, vix_future
 from tasks.sizing.inputs import MarketBook
 from tasks.sizing.stress import stress_pnl
 from tasks.structures import LEG_COLUMNS, pnl_by_position
+from tasks.structures.legs import FloatArray
 
 
 def _no_legs() -> pd.DataFrame:
@@ -44,39 +46,72 @@ def existing_legs(
     return position_legs(raw, ctx, params, vov)
 
 
+class PositionRows(NamedTuple):
+    """Open positions leg by leg, as arrays (``qty`` = signed contracts held): what
+    :func:`price_positions` prices. The book hands its legs over this way."""
+
+    position_id: np.ndarray
+    kind: np.ndarray
+    underlying: np.ndarray
+    expiry: np.ndarray  # datetime64[ns]
+    put_call: np.ndarray
+    strike: FloatArray
+    qty: FloatArray
+
+    @classmethod
+    def of(cls, raw: pd.DataFrame) -> PositionRows:
+        """The rows of a frame with those columns (a positions file's dates may be strings)."""
+        expiry = raw["expiry"]
+        if expiry.dtype != "datetime64[ns]":
+            expiry = pd.to_datetime(expiry).astype("datetime64[ns]")
+        return cls(
+            raw["position_id"].to_numpy(object), raw["kind"].to_numpy(object),
+            raw["underlying"].to_numpy(object), expiry.to_numpy("datetime64[ns]"),
+            raw["put_call"].to_numpy(object), raw["strike"].to_numpy(float),
+            raw["qty"].to_numpy(float),
+        )  # fmt: skip
+
+
 def position_legs(
     raw: pd.DataFrame, ctx: MarketContext, params: Params, vov: float
 ) -> tuple[pd.DataFrame, list[str]]:
     """:func:`existing_legs` of position rows (``position_id, kind, underlying, expiry,
-    put_call, strike, qty``) given as a frame: the book hands its legs over this way."""
+    put_call, strike, qty``) given as a frame."""
+    if raw.empty:
+        return _no_legs(), []
+    return price_positions(PositionRows.of(raw), ctx, params, vov)
+
+
+def price_positions(
+    rows: PositionRows, ctx: MarketContext, params: Params, vov: float
+) -> tuple[pd.DataFrame, list[str]]:
+    """The leg frame of ``rows`` priced on ``ctx`` (model price and delta: BSM on the skew
+    for SPX, Black-76 on ``F_VIX`` for VIX); legs expired on or before ``as_of`` are left
+    out with a note."""
     notes: list[str] = []
-    if raw.empty:
-        return _no_legs(), notes
-    if raw["expiry"].dtype != "datetime64[ns]":  # a positions file's dates are strings
-        raw = raw.assign(expiry=pd.to_datetime(raw["expiry"]).astype("datetime64[ns]"))
-    expired = raw["expiry"].to_numpy("datetime64[ns]") <= np.datetime64(ctx.as_of, "ns")
+    expired = rows.expiry <= np.datetime64(ctx.as_of, "ns")
     if expired.any():
-        ids = ", ".join(sorted(set(raw["position_id"].to_numpy(object)[expired])))
+        ids = ", ".join(sorted(set(rows.position_id[expired])))
         notes.append(f"existing legs expired on or before {ctx.as_of.date()} ignored: {ids}")
-        raw = raw[~expired].reset_index(drop=True)
-    if raw.empty:
+        rows = PositionRows(*(a[~expired] for a in rows))
+    if not len(rows.strike):
         return _no_legs(), notes
-    return _price_legs(raw, ctx, params, vov), notes
+    return _price_legs(rows, ctx, params, vov), notes
 
 
-def _price_legs(raw: pd.DataFrame, ctx: MarketContext, params: Params, vov: float) -> pd.DataFrame:
-    """Model price and delta of position rows (BSM on the skew for SPX, Black-76 for VIX)."""
+def _price_legs(rows: PositionRows, ctx: MarketContext, params: Params, vov: float) -> pd.DataFrame:
     pr = params.pricing
-    tenor = days_to(raw["expiry"], ctx.as_of).astype(float)
+    n = len(rows.strike)
+    tenor = days_to(rows.expiry, ctx.as_of).astype(float)
     T = tenor / DAYS_PER_YEAR
-    K = raw["strike"].to_numpy(float)
-    is_call = raw["put_call"].to_numpy(object) == "C"
-    is_spx = raw["underlying"].to_numpy(object) == "SPX"
+    K = rows.strike
+    is_call = rows.put_call == "C"
+    is_spx = rows.underlying == "SPX"
     r, q = ctx.risk_free, pr.div_yield
-    iv = np.full(len(raw), vov)
+    iv = np.full(n, vov)
     F = vix_future(T, ctx.term, pr.convexity_vol, pr.convexity_mean_reversion)
-    price = np.zeros(len(raw))
-    delta = np.zeros(len(raw))
+    price = np.zeros(n)
+    delta = np.zeros(n)
     if is_spx.any():
         i = is_spx
         iv[i] = model_vol(
@@ -91,17 +126,16 @@ def _price_legs(raw: pd.DataFrame, ctx: MarketContext, params: Params, vov: floa
         i = ~is_spx
         b = black76(F[i], K[i], T[i], r, vov, is_call[i])
         price[i], delta[i] = b.price, b.delta
-    put_call = raw["put_call"].to_numpy(object)
     return pd.DataFrame(
         {
-            "kind": raw["kind"].to_numpy(object),
-            "underlying": raw["underlying"].to_numpy(object),
-            "expiry": raw["expiry"].to_numpy("datetime64[ns]"),
+            "kind": rows.kind,
+            "underlying": rows.underlying,
+            "expiry": rows.expiry,
             "tenor_days": tenor.astype(int),
-            "leg": [f"{pc}{k:g}" for pc, k in zip(put_call, K.tolist(), strict=True)],
-            "put_call": put_call,
+            "leg": [f"{pc}{k:g}" for pc, k in zip(rows.put_call, K.tolist(), strict=True)],
+            "put_call": rows.put_call,
             "strike": K,
-            "qty": raw["qty"].to_numpy(float),
+            "qty": rows.qty,
             "iv": iv,
             "F": F,
             "model_price": price,
@@ -110,7 +144,7 @@ def _price_legs(raw: pd.DataFrame, ctx: MarketContext, params: Params, vov: floa
             "vega": np.nan,
             "theta": np.nan,
             "pricing_source": "model",
-            "position_id": raw["position_id"].to_numpy(object),
+            "position_id": rows.position_id,
         }
     )
 

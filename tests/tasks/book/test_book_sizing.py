@@ -96,7 +96,7 @@ def test_the_book_reaches_the_sizing_as_signed_contracts_at_todays_model_prices(
     from tasks.book.marks import mark_book
     from tasks.book.rules import free_slots, slot_expiry
     from tasks.book.sizing import book_positions
-    from tasks.sizing.book import position_legs
+    from tasks.sizing.book import price_positions
     from tasks.structures import vol_of_vol
 
     market, inputs = _day(DAYS[-1])
@@ -104,7 +104,7 @@ def test_the_book_reaches_the_sizing_as_signed_contracts_at_todays_model_prices(
     state = run[-2].state.with_(as_of=ctx.as_of)
     vov = vol_of_vol(ctx.vvix, params.pricing)
     slots = free_slots(state.legs, ctx.as_of, params.ladder)
-    got, notes = position_legs(book_positions(state, slots, PORTFOLIO), ctx, params, vov)
+    got, notes = price_positions(book_positions(state, slots, PORTFOLIO), ctx, params, vov)
     assert notes == []
     marked = mark_book(state.legs, ctx, None, params.pricing.div_yield, vov, params.pricing)
     condors = marked[marked["kind"] == "condor"].reset_index(drop=True)

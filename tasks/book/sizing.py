@@ -40,9 +40,6 @@ from tasks.structures import vol_of_vol
 RESIZE_SESSIONS = 5
 """Warm start: the longest run of sessions between two full sizings (one trading week)."""
 
-_LEG_FIELDS = ["expiry", "leg", "put_call", "strike", "qty", "model_price", "pricing_source"]
-"""The leg columns the book reads of a sized tranche or hedge unit (they carry more)."""
-
 
 def book_positions(state: BookState, slots: list[Slot], portfolio: Portfolio) -> PositionRows:
     """The open condor legs as position rows (``qty`` = signed contracts), then a
@@ -134,8 +131,9 @@ def sizing_with_book(
             vol_of_vol(ctx.vvix, params.pricing),
         )  # fmt: skip
         res = size_portfolio(dataclasses.replace(inputs, irr=irr), sized, existing)
-        # the tranches given contracts, with their legs as priced (every column of
-        # _LEG_FIELDS is there); a tranche's leg frame is built only when it opens
+        # the tranches given contracts, with their legs as priced (the book reads expiry,
+        # leg, put_call, strike, qty, model_price, pricing_source); a tranche's leg frame
+        # is built only when it opens
         condors = [
             NewCondor(t.target_dte, t.condor.legs, int(n))
             for t, n in zip(res.tranches, res.contracts, strict=True)

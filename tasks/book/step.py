@@ -68,7 +68,7 @@ class NewCondor:
 class SizingDecision:
     """What the sizing (SPEC §7) says for the free slots and the hedge, given the open book."""
 
-    condors: list[NewCondor]
+    condors: list[NewCondor]  # the tranches given contracts today (none: nothing opens)
     hedge_legs: pd.DataFrame  # today's hedge unit (same columns as a condor's legs)
     hedge_kind: str
     hedge_target: int  # total units the book should hold

@@ -380,3 +380,32 @@ def test_the_backtest_fills_only_the_sessions_before_the_book() -> None:
     # nothing before the book: the book as it is
     same, n = with_policy_history(book, backtest.iloc[3:], d[3])
     assert n == 0 and same is book
+
+
+def test_orders_stack_from_their_blocks_with_the_orders_dtypes() -> None:
+    """A session keeps its orders as column blocks; a backtest frames many sessions' blocks
+    at once. Both must give the ``orders`` table's columns and dtypes (those of the empty
+    frame a session without trades returns, text as strings), in the order placed."""
+    from tasks.book.orders import ORDER_COLUMNS, empty_orders, orders_frame
+
+    params = Params()
+    state = start_state("p", 1_000_000.0, 300_000.0, 400_000.0, [(300_000.0, 1.0)])
+    r1 = step_book(state, MarketDay(ctx(D1)), _sizer([NewCondor(49, condor_legs(ENTRY), 2)], 5),
+                   params)  # fmt: skip
+    assert len(r1.order_blocks) == 2  # the condor, then the hedge
+    mids = {"short_put": 4.0, "long_put": 2.5, "short_call": 3.0, "long_call": 1.5}
+    r2 = step_book(r1.state, MarketDay(ctx(D2), _chain(D2, mids)), _sizer([], 5), params)
+    stacked = orders_frame(r1.order_blocks + r2.order_blocks)
+    assert tuple(stacked.columns) == ORDER_COLUMNS
+    for col, dtype in empty_orders().dtypes.items():  # text columns: any string dtype
+        if pd.api.types.is_object_dtype(dtype):
+            assert pd.api.types.is_string_dtype(stacked[col]), col
+        else:
+            assert stacked[col].dtype == dtype, col
+    pd.testing.assert_frame_equal(
+        stacked, pd.concat([r1.orders, r2.orders], ignore_index=True), check_exact=True
+    )
+    assert list(stacked["order_id"].drop_duplicates()) == [
+        "20260720-p-01", "20260720-p-02", "20260721-p-01",
+    ]  # fmt: skip
+    assert list(stacked["kind"].iloc[:4]) == ["condor"] * 4 and stacked["contracts"].iloc[0] == 2

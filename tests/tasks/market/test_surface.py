@@ -96,6 +96,29 @@ def test_vectorised_term_matches_scalar_terms() -> None:
     np.testing.assert_allclose(np.diag(grid), got)
 
 
+@pytest.mark.parametrize("beyond", ["flat_vol", "flat_forward"])
+@pytest.mark.parametrize(
+    "missing", [(), (0,), (3,), (0, 3), (1, 2), (0, 1, 2, 3)], ids=lambda m: f"missing{m}"
+)
+def test_total_variance_is_the_same_number_whichever_knot_search_runs(beyond, missing) -> None:
+    """A term whose entries all miss the same knots takes the search-on-T path; adding one
+    entry with another pattern sends the same entries down the general path. The numbers
+    must be bit-identical (the backtest's discrete decisions depend on them)."""
+    rng = np.random.default_rng(7)
+    fields = [rng.uniform(9.0, 80.0, (6, 1)) for _ in range(4)]
+    for k in missing:
+        fields[k] = fields[k] * np.nan
+    T = np.concatenate([[0.0, 9 / 365, 30 / 365, 93 / 365, 182 / 365], rng.uniform(0, 1.5, 11)])
+    same = total_variance_raw(T, VolTerm(*fields), beyond)
+    # one more entry with a different pattern of missing knots: the general path for all
+    odd = [np.vstack([f, [[20.0 if k in missing else np.nan]]]) for k, f in enumerate(fields)]
+    general = total_variance_raw(T, VolTerm(*odd), beyond)[:-1]
+    assert same.shape == general.shape == (6, len(T))
+    np.testing.assert_array_equal(same, general)
+    if len(missing) < 4:
+        assert np.isfinite(same).all()
+
+
 def test_scaled_term_scales_total_variance_quadratically() -> None:
     ratios = np.array([0.5, 1.0, 2.0])
     scaled = TERM.scaled(ratios)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -129,12 +130,16 @@ class HedgePlan:
     reason: str
 
 
-_NO_UNITS = pd.DataFrame(
-    {
-        "position_id": pd.Series([], dtype="str"),
-        "units": pd.Series([], dtype=np.int64),
-        "long_expiry": pd.Series([], dtype="datetime64[ns]"),
-    }
+class HeldUnits(NamedTuple):
+    """Per hedge position held, shortest time left first: id, units, long leg's expiry."""
+
+    position_id: np.ndarray
+    units: np.ndarray  # int64
+    long_expiry: np.ndarray  # datetime64[ns]
+
+
+_NO_UNITS = HeldUnits(
+    np.array([], dtype=object), np.array([], dtype=np.int64), np.array([], dtype="datetime64[ns]")
 )
 
 
@@ -155,11 +160,11 @@ def hedge_units(legs: pd.DataFrame) -> int:
     return int(legs["contracts"].to_numpy(np.int64)[hedge_long_calls(legs)].sum())
 
 
-def hedge_units_held(legs: pd.DataFrame) -> pd.DataFrame:
-    """Per hedge position: units and days left on its long leg, shortest first."""
+def hedge_units_held(legs: pd.DataFrame) -> HeldUnits:
+    """Per hedge position: units and the expiry of its long leg, shortest first."""
     mask = hedge_long_calls(legs)
     if not mask.any():
-        return _NO_UNITS.copy()
+        return _NO_UNITS
     # plain arrays, ordered in Python (a unit or two): this runs several times a session
     pid = legs["position_id"].to_numpy(object)[mask]
     units = legs["contracts"].to_numpy(np.int64)[mask]
@@ -167,7 +172,7 @@ def hedge_units_held(legs: pd.DataFrame) -> pd.DataFrame:
     if len(pid) > 1:
         order = sorted(range(len(pid)), key=lambda i: (expiry[i], pid[i]))
         pid, units, expiry = pid[order], units[order], expiry[order]
-    return pd.DataFrame({"position_id": pid, "units": units, "long_expiry": expiry})
+    return HeldUnits(pid, units, expiry)
 
 
 def plan_hedge(
@@ -177,7 +182,7 @@ def plan_hedge(
     target_units: int,
     was_monetised: bool,
     rules: BookParams,
-    held: pd.DataFrame | None = None,
+    held: HeldUnits | None = None,
 ) -> HedgePlan:
     """The hedge decision of one close.
 
@@ -190,7 +195,7 @@ def plan_hedge(
     ``held``: :func:`hedge_units_held` of ``legs``, when the caller has it already.
     """
     held = hedge_units_held(legs) if held is None else held  # the caller's, when it has it
-    total = int(held["units"].sum())
+    total = int(held.units.sum())
     if vix >= rules.monetise_vix:
         return HedgePlan(
             True, True, (), 0, 0,
@@ -203,8 +208,8 @@ def plan_hedge(
             False, True, (), 0, 0,
             f"hedge monetised: VIX {vix:.2f} not yet below {rules.rebuy_vix:g}, no units bought",
         )  # fmt: skip
-    days_left = days_to(held["long_expiry"], as_of)
-    rolls = tuple(held["position_id"].to_numpy(object)[days_left <= rules.hedge_roll_days])
+    days_left = days_to(held.long_expiry, as_of)
+    rolls = tuple(held.position_id[days_left <= rules.hedge_roll_days])
     gap = int(target_units) - total
     buy = sell = 0
     if abs(gap) <= rules.hedge_dead_band:

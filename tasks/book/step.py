@@ -257,7 +257,7 @@ def _manage_hedge(legs: pd.DataFrame, state: BookState, day: MarketDay, decision
                       params.book, held)  # fmt: skip
     unit = decision.hedge_legs
     if plan.monetise:
-        for pid in held["position_id"]:
+        for pid in held.position_id:
             g = legs[legs["position_id"].to_numpy(object) == pid]
             ledger.close(g, int(g["contracts"].iloc[0]), costs, "close", plan.reason)
             legs = legs[legs["position_id"].to_numpy(object) != pid]
@@ -272,7 +272,7 @@ def _manage_hedge(legs: pd.DataFrame, state: BookState, day: MarketDay, decision
         legs = _buy_hedge(legs, unit, n, "roll", why, as_of, vov, costs, ledger,
                           decision.hedge_kind)  # fmt: skip
     to_sell = plan.sell
-    for pid in hedge_units_held(legs)["position_id"] if to_sell > 0 else ():  # shortest first
+    for pid in hedge_units_held(legs).position_id if to_sell > 0 else ():  # shortest first
         if to_sell <= 0:
             break
         g = legs[legs["position_id"].to_numpy(object) == pid]

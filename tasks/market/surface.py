@@ -156,6 +156,8 @@ def total_variance_raw(
 def _gather(wk: FloatArray, i: NDArray[np.intp]) -> FloatArray:
     """``wk[..., i]`` per element: knot ``i`` (shaped like T) of each term entry (the
     leading axes of ``wk``), broadcast as T and the term's fields broadcast."""
+    if wk.ndim == 1:  # one date's term (a mark, a ladder, a hedge unit): plain indexing
+        return wk[i]
     nd = max(wk.ndim - 1, i.ndim)
     wk_b = wk.reshape((1,) * (nd - wk.ndim + 1) + wk.shape)
     i_b = i.reshape((1,) * (nd - i.ndim) + i.shape + (1,))

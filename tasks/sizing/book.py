@@ -23,7 +23,7 @@ from tasks.market.pricing import black76, bsm
 from tasks.market.surface import model_vol, surface_slopes, vix_future
 from tasks.sizing.inputs import MarketBook
 from tasks.sizing.stress import stress_pnl
-from tasks.structures import LEG_COLUMNS, pnl_by_position
+from tasks.structures import LEG_COLUMNS, position_sums
 from tasks.structures.legs import FloatArray
 
 
@@ -227,10 +227,11 @@ def open_book(
     """The :class:`OpenBook` of open ``legs`` (a leg frame, see :func:`existing_legs`) and
     ``holdings``, with cash and T-bills, priced on ``ctx``."""
     names = list(params.sizing.scenarios)
-    spx_shock = pd.Series({n: params.sizing.scenarios[n].spx_return for n in names}, dtype=float)
+    spx_shock = np.array([params.sizing.scenarios[n].spx_return for n in names], dtype=float)
     holdings_db = sum(h.beta * h.value for h in holdings)
+    # per scenario, summed over the positions (arrays: this runs at every sizing)
     legs_stress = (
-        stress_pnl(ctx, legs, params).sum(axis=1) if len(legs) else pd.Series(0.0, index=names)
+        stress_pnl(ctx, legs, params).to_numpy().sum(axis=1) if len(legs) else np.zeros(len(names))
     )
     return OpenBook(
         legs=legs,
@@ -238,7 +239,7 @@ def open_book(
         legs_dollar_beta=float(leg_dollar_betas(legs, ctx.spot, beta_F).sum())
         if len(legs)
         else 0.0,
-        stress=(legs_stress + holdings_db * spx_shock).reindex(names).astype(float),
+        stress=pd.Series(legs_stress + holdings_db * spx_shock, index=names, dtype=float),
         margin=expiry_margin(legs),
         cash=cash,
         tbills=tbills,
@@ -264,7 +265,7 @@ def new_tranches(market: MarketBook, book: OpenBook, spot: float, beta_F: float)
     return NewTranches(
         ids=tuple(t.position_id for t in market.tranches),
         max_loss=np.array([t.condor.max_loss for t in market.tranches]),
-        dollar_beta=pnl_by_position(market.legs, db[None, :]).iloc[0].to_numpy(),
+        dollar_beta=position_sums(market.legs, db[None, :])[1][0],
         stress=market.condor_stress,
         slot_taken=np.array([t.condor.expiry in taken for t in market.tranches]),
     )

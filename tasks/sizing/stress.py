@@ -44,9 +44,7 @@ def stress_pnl(
         params.pricing,
         days_ahead=0,
     )
-    out = pnl_by_position(legs, pnl, key)
-    out.index = pd.Index(names, name="scenario")
-    return out
+    return pnl_by_position(legs, pnl, key, index=pd.Index(names, name="scenario"))
 
 
 def crash_limit(equity: float, params: Params) -> float:

@@ -36,7 +36,7 @@ from tasks.structures.condor import (
 from tasks.structures.hedge import HedgeUnit, hedge_unit, vol_of_vol
 from tasks.structures.legs import LEG_COLUMNS
 from tasks.structures.payoff import expiry_payoff, leg_intrinsic
-from tasks.structures.revalue import leg_values, pnl_by_position, revalue_legs
+from tasks.structures.revalue import leg_values, pnl_by_position, position_sums, revalue_legs
 
 __all__ = [
     "CONDOR_LEGS",
@@ -55,6 +55,7 @@ __all__ = [
     "leg_values",
     "model_condor_arrays",
     "pnl_by_position",
+    "position_sums",
     "prob_between_breakevens",
     "revalue_legs",
     "tighten_short_strikes",

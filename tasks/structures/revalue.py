@@ -148,9 +148,21 @@ def revalue_legs(
     return scen - base
 
 
-def pnl_by_position(legs: pd.DataFrame, pnl: FloatArray, key: str = "position_id") -> pd.DataFrame:
-    """Sum a (n_s, n_legs) P&L matrix over the legs of each position → (n_s, n_positions) frame."""
+def position_sums(
+    legs: pd.DataFrame, pnl: FloatArray, key: str = "position_id"
+) -> tuple[pd.Index, FloatArray]:
+    """Sum a (n_s, n_legs) matrix over the legs of each position: the positions (in order
+    of first appearance) and the (n_s, n_positions) sums."""
     codes, names = pd.factorize(legs[key], sort=False)
     onehot = np.zeros((len(legs), len(names)))
     onehot[np.arange(len(legs)), codes] = 1.0
-    return pd.DataFrame(pnl @ onehot, columns=pd.Index(names, name=key))
+    return pd.Index(names, name=key), pnl @ onehot
+
+
+def pnl_by_position(
+    legs: pd.DataFrame, pnl: FloatArray, key: str = "position_id", index: pd.Index | None = None
+) -> pd.DataFrame:
+    """Sum a (n_s, n_legs) P&L matrix over the legs of each position → (n_s, n_positions)
+    frame (rows labelled ``index`` when given)."""
+    names, sums = position_sums(legs, pnl, key)
+    return pd.DataFrame(sums, columns=names, index=index)

@@ -63,7 +63,7 @@ def book_positions(state: BookState, slots: list[Slot], portfolio: Portfolio) ->
             legs["expiry"].to_numpy("datetime64[ns]"),
             [slot_expiry(as_of, d) for d in taken],
             "datetime64[ns]",
-        ),  # fmt: skip
+        ),
         put_call=joined(legs["put_call"].to_numpy(object), ["P"] * len(taken)),
         strike=joined(legs["strike"].to_numpy(float), [5.0] * len(taken), float),
         qty=np.concatenate(

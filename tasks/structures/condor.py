@@ -170,7 +170,7 @@ class IronCondor:
 
     @property
     def wing_width(self) -> float:
-        k = self.legs.set_index("leg")["strike"]
+        k = dict(zip(CONDOR_LEGS, np.asarray(self.leg_numbers.strike, float).tolist(), strict=True))
         return float(max(k["short_put"] - k["long_put"], k["long_call"] - k["short_call"]))
 
 
@@ -236,7 +236,7 @@ def condor_leg_frame(
     return out
 
 
-def _condor_from_legs(
+def _condor_from_numbers(
     numbers: CondorLegNumbers,
     as_of: pd.Timestamp,
     expiry: pd.Timestamp,
@@ -336,7 +336,7 @@ def condor_from_arrays(
         expiry, tenor, c.strike[at], c.iv[at], float(c.forward[at]), c.price[at],
         c.delta[at], c.gamma[at], c.vega[at], c.theta[at], "model",
     )  # fmt: skip
-    return _condor_from_legs(
+    return _condor_from_numbers(
         numbers, as_of, expiry, S, r, q, float(c.sigma_atm[at]), mrp, short_put_delta,
         short_call_delta, "model",
     )  # fmt: skip
@@ -402,7 +402,7 @@ def condor_from_chain(
         expiry_ts, tenor, strikes, iv, float(fwd), mid, delta, gamma, g.vega, g.theta, "chain"
     )
     sigma_atm = chain_atm_iv(chain, expiry_ts, fwd)
-    return _condor_from_legs(
+    return _condor_from_numbers(
         numbers, chain.as_of, expiry_ts, S, r, q, sigma_atm, mrp, dp, dc, "chain"
     )
 

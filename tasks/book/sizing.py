@@ -20,13 +20,7 @@ import numpy as np
 import pandas as pd
 
 from schemas.config import Holding, Portfolio, RiskParams
-from tasks.book.account import (
-    IRR_COLUMNS,
-    SESSIONS_PER_YEAR,
-    account_frame,
-    account_irr,
-    resampled_years,
-)
+from tasks.book.account import SESSIONS_PER_YEAR, AccountTail, account_irr, resampled_years
 from tasks.book.hedge_policy import apply_hedge_policy
 from tasks.book.positions import BookState, start_state
 from tasks.book.rules import Slot, hedge_long_calls, slot_expiry
@@ -175,27 +169,23 @@ def run_book(
     to retain (default all; a 36-year backtest keeps only what its tearsheet reads).
     """
     params = portfolio.params
-    # the account rows a sizing reads, built incrementally: the last build plus the rows of
-    # the sessions since (concatenating the whole window at every sizing was 7 % of a backtest)
-    # (only the columns the IRR and p_hurdle read: a fifth of the frame work)
-    recent: pd.DataFrame | None = None
-    history = [account[list(IRR_COLUMNS)]] if account is not None and len(account) else []
-    rows: list[dict[str, object]] = []  # account rows of the sessions since the last build
     always = None if size_every_day is None else set(pd.DatetimeIndex(size_every_day))
     results: list[StepResult] = []
     last: SizingDecision | None = None
     age = 0  # sessions since the last full sizing
-    # the account rows a sizing reads: the IRR window, and p_hurdle's bootstrap history
+    # the account rows a sizing reads: the IRR window, and p_hurdle's bootstrap history; the
+    # stored history, then each session's row as it closes
     window = params.risk.irr_window
     if params.risk.hurdle_rule == "bootstrap":
         window = max(window, params.risk.p_hurdle_max_years * SESSIONS_PER_YEAR)
+    tail = AccountTail(window, account)
     for day in days:
         market, inputs = day_inputs(day)
 
         def fn(
             s: BookState, d: MarketDay, slots: list[Slot], inputs: SizingInputs = inputs
         ) -> SizingDecision:
-            nonlocal last, age, recent
+            nonlocal last, age
             age += 1
             if (
                 always is None
@@ -206,26 +196,14 @@ def run_book(
                 or age >= RESIZE_SESSIONS
                 or _roll_due(s, d.ctx.as_of, params.book.hedge_roll_days)
             ):
-                # the sizing reads the last ``window`` rows only: keeping just those (and
-                # only when a full sizing runs) keeps a long backtest linear in sessions
-                # the rows since the last build come as dicts: one frame of them, one concat
-                parts = ([recent] if recent is not None else []) + history
-                if rows:
-                    parts.append(account_frame(rows, IRR_COLUMNS))
-                if parts:
-                    recent = (
-                        pd.concat(parts, ignore_index=True).iloc[-window:].reset_index(drop=True)
-                    )
-                    history.clear()
-                    rows.clear()
-                last, age = sizing_with_book(inputs, portfolio, recent)(s, d, slots), 0
+                last, age = sizing_with_book(inputs, portfolio, tail.frame())(s, d, slots), 0
                 return apply_hedge_policy(last, s, d.ctx, params)
             held = dataclasses.replace(last, condors=[], risk_row=None, sized=None, rationale=[])
             return apply_hedge_policy(held, s, d.ctx, params)
 
         res = step_book(state, market, fn, params)
         results.append(res if keep is None else keep(res))
-        rows.append(res.account_row)
+        tail.append(res.account_row)
         state = res.state
     return results
 

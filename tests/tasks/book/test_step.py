@@ -409,3 +409,35 @@ def test_orders_stack_from_their_blocks_with_the_orders_dtypes() -> None:
         "20260720-p-01", "20260720-p-02", "20260721-p-01",
     ]  # fmt: skip
     assert list(stacked["kind"].iloc[:4]) == ["condor"] * 4 and stacked["contracts"].iloc[0] == 2
+
+
+def test_the_account_tail_is_the_last_window_of_history_then_new_sessions() -> None:
+    """What a sizing reads of the account: the last ``window`` sessions of the stored
+    history followed by each new session's row, however many sessions have been appended
+    (the lists are trimmed as they grow)."""
+    from tasks.book.account import IRR_COLUMNS, AccountTail
+
+    days = pd.bdate_range("2024-01-01", periods=40)
+    rows = [
+        {
+            "as_of": d,
+            "capital_at_risk": 1000.0 + i,
+            "condor_pnl": float(i),
+            "hedge_pnl": -0.5 * i,
+            "nav": 1.0,
+        }  # fmt: skip
+        for i, d in enumerate(days)
+    ]
+    stored = pd.DataFrame(rows[:15])
+    tail = AccountTail(7, stored)
+    frame = tail.frame()
+    assert frame is not None and list(frame.columns) == list(IRR_COLUMNS)
+    assert list(frame["as_of"]) == list(days[8:15])
+    for r in rows[15:]:
+        tail.append(r)
+    got = tail.frame()
+    assert got is not None and len(got) == 7
+    want = pd.DataFrame(rows[-7:])[list(IRR_COLUMNS)]
+    want["as_of"] = want["as_of"].astype("datetime64[ns]")
+    pd.testing.assert_frame_equal(got, want, check_exact=True)
+    assert AccountTail(7).frame() is None

@@ -69,34 +69,43 @@ class AccountTail:
     """The last ``window`` sessions of an account's :data:`IRR_COLUMNS`, a session appended
     at a time; :meth:`frame` is what a sizing reads (its IRR and p_hurdle history).
 
-    Plain lists, trimmed at twice the window: a backtest sizes ~3,000 times, and a frame of
-    four arrays per sizing costs a fraction of concatenating frames of rows.
+    Array buffers of twice the window, shifted when full: a backtest sizes ~3,000 times,
+    and a frame of four array slices per sizing costs a fraction of concatenating frames.
     """
 
     def __init__(self, window: int, account: pd.DataFrame | None = None) -> None:
         self.window = int(window)
-        self._cols: dict[str, list[object]] = {c: [] for c in IRR_COLUMNS}
+        size = 2 * self.window
+        self._dates = np.empty(size, dtype="datetime64[ns]")
+        self._values = np.empty((len(IRR_COLUMNS) - 1, size))
+        self._n = 0
         if account is not None and len(account):
             tail = account.iloc[-self.window :]
-            self._cols["as_of"] = list(pd.to_datetime(tail["as_of"]).to_numpy("datetime64[ns]"))
-            for c in IRR_COLUMNS[1:]:
-                self._cols[c] = tail[c].to_numpy(float).tolist()
+            self._n = len(tail)
+            self._dates[: self._n] = pd.to_datetime(tail["as_of"]).to_numpy("datetime64[ns]")
+            for k, c in enumerate(IRR_COLUMNS[1:]):
+                self._values[k, : self._n] = tail[c].to_numpy(float)
 
     def append(self, row: dict[str, object]) -> None:
         """Add a session's ``account_daily`` row (a dict with the :data:`IRR_COLUMNS`)."""
-        for c in IRR_COLUMNS:
-            self._cols[c].append(row[c])
-        if len(self._cols["as_of"]) >= 2 * self.window:
-            for c in IRR_COLUMNS:
-                del self._cols[c][: -self.window]
+        if self._n == len(self._dates):  # full: keep the last window, at the front
+            w = self.window
+            self._dates[:w] = self._dates[self._n - w : self._n]
+            self._values[:, :w] = self._values[:, self._n - w : self._n]
+            self._n = w
+        self._dates[self._n] = np.datetime64(pd.Timestamp(row["as_of"]), "ns")
+        for k, c in enumerate(IRR_COLUMNS[1:]):
+            self._values[k, self._n] = float(row[c])
+        self._n += 1
 
     def frame(self) -> pd.DataFrame | None:
         """The last ``window`` sessions as a frame of :data:`IRR_COLUMNS` (None when empty)."""
-        if not self._cols["as_of"]:
+        if not self._n:
             return None
-        w = self.window
-        out = {"as_of": np.array(self._cols["as_of"][-w:], dtype="datetime64[ns]")}
-        out.update({c: np.array(self._cols[c][-w:], dtype=float) for c in IRR_COLUMNS[1:]})
+        lo = max(0, self._n - self.window)
+        out: dict[str, np.ndarray] = {"as_of": self._dates[lo : self._n].copy()}
+        for k, c in enumerate(IRR_COLUMNS[1:]):
+            out[c] = self._values[k, lo : self._n].copy()
         return pd.DataFrame(out)
 
 

@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 from prefect import flow, task
@@ -214,22 +215,26 @@ def _run_jobs(jobs: list[tuple[Portfolio, str]], days: list[pd.Timestamp], md: M
     with _progress_bar() as bar:  # type: ignore[attr-defined]
         for p, v in jobs:
             tid = bar.add_task(f"{p.portfolio_id} × {v}", total=len(days), rate="—")
-            t0 = time.perf_counter()
-            done, shown, last = [0], [0], [t0]
-
-            def tick(n: int, tid: int = tid, t0: float = t0, done: list[int] = done,
-                     shown: list[int] = shown, last: list[float] = last) -> None:  # fmt: skip
-                # the bar moves every 0.25 s, not every session (9,200 updates cost seconds)
-                done[0] += n
-                now = time.perf_counter()
-                if now - last[0] < 0.25 and done[0] < len(days):
-                    return
-                rate = done[0] / max(now - t0, 1e-9)
-                bar.update(tid, advance=done[0] - shown[0], rate=f"{rate:,.0f}")
-                shown[0], last[0] = done[0], now
-
-            out.append(run_variant(p, v, days, md, bid, tick))
+            out.append(run_variant(p, v, days, md, bid, _ticker(bar, tid, len(days))))
     return out
+
+
+def _ticker(bar: Any, tid: int, total: int) -> Tick:
+    """A progress callback that moves the bar at most every 0.25 s (and at the end), with
+    the rate in sessions per second: an update per session cost seconds of a long run."""
+    t0 = last = time.perf_counter()
+    done = shown = 0
+
+    def tick(n: int) -> None:
+        nonlocal done, shown, last
+        done += n
+        now = time.perf_counter()
+        if now - last < 0.25 and done < total:
+            return
+        bar.update(tid, advance=done - shown, rate=f"{done / max(now - t0, 1e-9):,.0f}")
+        shown, last = done, now
+
+    return tick
 
 
 @flow(name="backtest", task_runner=ThreadPoolTaskRunner(max_workers=1), log_prints=True)

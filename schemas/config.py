@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import tomllib
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
@@ -412,9 +413,6 @@ def deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-_PARAMS_MEMO: dict[tuple[str, str], Params] = {}
-
-
 def params_for(profile: Profile, overrides: dict[str, Any] | None = None) -> Params:
     """The parameters of a profile, with a portfolio's overrides applied on top.
 
@@ -423,16 +421,15 @@ def params_for(profile: Profile, overrides: dict[str, Any] | None = None) -> Par
     ~2 % of its loop.
     """
     try:
-        key = (profile, json.dumps(overrides or {}, sort_keys=True))
+        key = json.dumps(overrides or {}, sort_keys=True)
     except TypeError:  # an override that is not JSON: validated every time
         return Params.model_validate(deep_merge(PROFILE_PRESETS[profile], overrides or {}))
-    hit = _PARAMS_MEMO.get(key)
-    if hit is None:
-        if len(_PARAMS_MEMO) > 1024:
-            _PARAMS_MEMO.clear()
-        hit = Params.model_validate(deep_merge(PROFILE_PRESETS[profile], overrides or {}))
-        _PARAMS_MEMO[key] = hit
-    return hit
+    return _params_of(profile, key)
+
+
+@lru_cache(maxsize=1024)
+def _params_of(profile: Profile, overrides_json: str) -> Params:
+    return Params.model_validate(deep_merge(PROFILE_PRESETS[profile], json.loads(overrides_json)))
 
 
 # --------------------------------------------------------------------------- portfolio file

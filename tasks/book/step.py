@@ -228,13 +228,18 @@ def _open_condors(legs: pd.DataFrame, decision: SizingDecision, slots: list[Slot
     return legs
 
 
+def _of(legs: pd.DataFrame, pid: str) -> np.ndarray:
+    """Mask of the legs of position ``pid``."""
+    return legs["position_id"].to_numpy(object) == pid
+
+
 def _buy_hedge(legs: pd.DataFrame, unit: pd.DataFrame, units: int, action: str, reason: str,
                as_of: pd.Timestamp, iv: float, costs: Costs, ledger: _Ledger,
                kind: str) -> pd.DataFrame:  # fmt: skip
     pid = hedge_id(unit, kind)
     new = _new_position(unit, pid, "hedge", "VIX", units, as_of, iv)
     new = ledger.open(new, units, costs, action, reason)
-    mine = legs["position_id"].to_numpy(object) == pid
+    mine = _of(legs, pid)
     if not mine.any():
         return pd.concat([legs, new], ignore_index=True) if len(legs) else new
     # adding to a unit already held: one position, contract-weighted entry price
@@ -258,35 +263,31 @@ def _manage_hedge(legs: pd.DataFrame, state: BookState, day: MarketDay, decision
     unit = decision.hedge_legs
     if plan.monetise:
         for pid in held.position_id:
-            g = legs[legs["position_id"].to_numpy(object) == pid]
+            g = legs[_of(legs, pid)]
             ledger.close(g, int(g["contracts"].iloc[0]), costs, "close", plan.reason)
-            legs = legs[legs["position_id"].to_numpy(object) != pid]
+            legs = legs[~_of(legs, pid)]
         return legs, plan.monetised, plan.reason
     for pid in plan.rolls:
-        g = legs[legs["position_id"].to_numpy(object) == pid]
+        g = legs[_of(legs, pid)]
         n = int(g["contracts"].iloc[0])
         days = int((pd.Timestamp(g["expiry"].max()) - as_of).days)
         why = f"roll: {days} days left on the long leg ≤ {params.book.hedge_roll_days}"
         ledger.close(g, n, costs, "roll", why)
-        legs = legs[legs["position_id"].to_numpy(object) != pid]
+        legs = legs[~_of(legs, pid)]
         legs = _buy_hedge(legs, unit, n, "roll", why, as_of, vov, costs, ledger,
                           decision.hedge_kind)  # fmt: skip
     to_sell = plan.sell
     for pid in hedge_units_held(legs).position_id if to_sell > 0 else ():  # shortest first
         if to_sell <= 0:
             break
-        g = legs[legs["position_id"].to_numpy(object) == pid]
+        g = legs[_of(legs, pid)]
         n = int(g["contracts"].iloc[0])
         k = min(n, to_sell)
         ledger.close(g, k, costs, "close" if k == n else "adjust", plan.reason)
         if k == n:
-            legs = legs[legs["position_id"].to_numpy(object) != pid]
+            legs = legs[~_of(legs, pid)]
         else:
-            legs = legs.assign(
-                contracts=np.where(
-                    legs["position_id"].to_numpy(object) == pid, n - k, legs["contracts"]
-                )
-            )
+            legs = legs.assign(contracts=np.where(_of(legs, pid), n - k, legs["contracts"]))
         to_sell -= k
     if plan.buy > 0 and not unit.empty:
         held_ids = legs["position_id"].to_numpy(object)

@@ -139,7 +139,8 @@ def vix_expiries(as_of: object, n: int) -> pd.DatetimeIndex:
     if i > 0 and i + int(n) < len(table):
         # every hedge unit of a backtest asks: the calendar's expiries computed once, sliced
         return pd.DatetimeIndex(table[i : i + int(n)])
-    exp = pd.DatetimeIndex([_vix_expiry_of(start.year, start.month + k) for k in range(int(n) + 2)])
+    months = pd.period_range(start.to_period("M"), periods=int(n) + 2, freq="M")
+    exp = vix_expiry_for_month(months)
     return exp[exp > start][: int(n)]
 
 
@@ -151,13 +152,6 @@ def _vix_table() -> np.ndarray:
     # (a month's rule reads the next month's third Friday: the last two months are left out)
     months = pd.period_range(pd.Timestamp(s[0]), pd.Timestamp(s[-1]), freq="M")[1:-2]
     return vix_expiry_for_month(months).to_numpy("datetime64[ns]")
-
-
-@lru_cache(maxsize=1 << 12)
-def _vix_expiry_of(year: int, month: int) -> pd.Timestamp:
-    # one contract month's expiry, computed once (``month`` may run past 12)
-    period = pd.Period(year=year + (month - 1) // 12, month=(month - 1) % 12 + 1, freq="M")
-    return pd.Timestamp(vix_expiry_for_month(pd.PeriodIndex([period]))[0])
 
 
 def nearest_vix_expiry(

@@ -134,5 +134,4 @@ def _chain_build(
 
 def stack_legs(tranches: list[Tranche]) -> pd.DataFrame:
     """Every tranche's legs in one frame, tagged with its ``position_id`` (one contract each)."""
-    return condor_leg_frame([t.condor.leg_numbers for t in tranches],
-                            [t.position_id for t in tranches])  # fmt: skip
+    return condor_leg_frame([t.condor for t in tranches], [t.position_id for t in tranches])

@@ -35,14 +35,14 @@ def market_book(inputs: SizingInputs, params: Params, rules: Rules) -> MarketBoo
         )
         chain = None
     tranches = build_ladder(ctx, params, rules, chain)
-    ids = [t.position_id for t in tranches]
+    # the per-position P&L frames come in the order of the stacked legs, i.e. ladder order
     legs = stack_legs(tranches)
     hedge = hedge_unit(ctx.as_of, ctx.term, ctx.risk_free, pr, hp, ctx.vvix)
     hedge_id = f"ALVH-{hedge.legs['expiry'].max().date()}"
     spx_r = np.asarray(inputs.spx_returns, float)
     vix_r = np.asarray(inputs.vix_ratios, float)
     scen = (
-        _in_ladder_order(tranche_scenario_pnl(ctx, legs, spx_r, vix_r, params), ids).to_numpy()
+        tranche_scenario_pnl(ctx, legs, spx_r, vix_r, params).to_numpy()
         if spx_r.size >= 2 and spx_r.size == vix_r.size
         else None
     )
@@ -58,7 +58,7 @@ def market_book(inputs: SizingInputs, params: Params, rules: Rules) -> MarketBoo
         tranches=tranches,
         legs=legs,
         hedge=hedge,
-        condor_stress=_in_ladder_order(stress_pnl(ctx, legs, params), ids),
+        condor_stress=stress_pnl(ctx, legs, params),
         hedge_stress=stress_pnl(ctx, hedge.legs.assign(position_id=hedge_id), params)[hedge_id],
         scenario_pnl=scen,
         box_rate=box_rate,
@@ -66,8 +66,3 @@ def market_book(inputs: SizingInputs, params: Params, rules: Rules) -> MarketBoo
     )
     inputs.cache[key] = book
     return book
-
-
-def _in_ladder_order(per_position: pd.DataFrame, ids: list[str]) -> pd.DataFrame:
-    """The columns in ladder order (they come so from the stacked legs: no reindexing copy)."""
-    return per_position if list(per_position.columns) == ids else per_position[ids]

@@ -179,7 +179,8 @@ def portfolio_risk_row(
     ctx: MarketContext, portfolio: Portfolio, d: Decisions, rationale: str
 ) -> dict[str, object]:
     """The one ``portfolio_risk`` row of the kept pass (SPEC §9 columns, then extras), as a
-    dict (:func:`~tasks.sizing.inputs.portfolio_risk_frame` types it: a backtest reads one number of 9,000 rows).
+    dict (:func:`~tasks.sizing.inputs.portfolio_risk_frame` frames it: a backtest reads one
+    number of each of its 3,000 rows).
 
     EVA is on *this* book's capital at risk (package notes: the average-capital proxy), not
     the modelled 1-lot ladder's, so EVA scales with the recommendation.

@@ -63,7 +63,6 @@ __all__ = [
     "pick_tightened",
     "condor_from_arrays",
     "condor_leg_frame",
-    "model_condor_arrays",
     "vol_of_vol",
     "widen_short_delta",
 ]

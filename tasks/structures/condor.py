@@ -166,7 +166,7 @@ class IronCondor:
     def legs(self) -> pd.DataFrame:
         """The four legs in the shared leg layout (:data:`LEG_COLUMNS`), built on first read:
         a ladder prices every tranche each sizing and most are never opened."""
-        return condor_leg_frame([self.leg_numbers])
+        return condor_leg_frame([self])
 
     @property
     def wing_width(self) -> float:
@@ -175,11 +175,9 @@ class IronCondor:
 
 
 class CondorLegNumbers(NamedTuple):
-    """What the leg frame of one condor is built from: its expiry, tenor and source, and the
-    per-leg arrays (shape (4,), :data:`CONDOR_LEGS` order)."""
+    """The per-leg numbers of one condor (shape (4,), :data:`CONDOR_LEGS` order) and its
+    forward: with the condor's expiry, tenor and source, what its leg frame is built from."""
 
-    expiry: pd.Timestamp
-    tenor_days: int
     strike: FloatArray
     iv: FloatArray
     forward: float
@@ -188,11 +186,10 @@ class CondorLegNumbers(NamedTuple):
     gamma: FloatArray
     vega: FloatArray
     theta: FloatArray
-    pricing_source: str
 
 
 def condor_leg_frame(
-    condors: list[CondorLegNumbers], position_ids: list[str] | None = None
+    condors: list[IronCondor], position_ids: list[str] | None = None
 ) -> pd.DataFrame:
     """The legs of ``condors`` in the shared leg layout (module docstring), stacked in their
     order, four rows each, with a ``position_id`` column when ``position_ids`` is given.
@@ -203,7 +200,9 @@ def condor_leg_frame(
     n = len(condors)
 
     def legs_of(name: str) -> FloatArray:
-        return np.concatenate([np.asarray(getattr(c, name), dtype=float) for c in condors])
+        return np.concatenate(
+            [np.asarray(getattr(c.leg_numbers, name), dtype=float) for c in condors]
+        )
 
     def per_condor(values: list[object]) -> np.ndarray:
         return np.repeat(np.asarray(values, dtype=object), 4)
@@ -221,7 +220,7 @@ def condor_leg_frame(
             "strike": legs_of("strike"),
             "qty": np.tile(CONDOR_QTY, n),
             "iv": legs_of("iv"),
-            "F": np.repeat(np.array([c.forward for c in condors], dtype=float), 4),
+            "F": np.repeat(np.array([c.leg_numbers.forward for c in condors], dtype=float), 4),
             "model_price": legs_of("price"),
             "delta": legs_of("delta"),
             "gamma": legs_of("gamma"),
@@ -330,11 +329,10 @@ def condor_from_arrays(
 ) -> IronCondor:
     """The :class:`IronCondor` at index ``at`` of modelled condor arrays (``()`` for arrays
     of one condor): a ladder prices every tranche and candidate in one
-    :func:`model_condor_arrays` call and builds the frames of the ones it keeps."""
-    tenor = int((expiry - as_of).days)
+    :func:`model_condor_arrays` call; a condor's leg frame is built when read."""
     numbers = CondorLegNumbers(
-        expiry, tenor, c.strike[at], c.iv[at], float(c.forward[at]), c.price[at],
-        c.delta[at], c.gamma[at], c.vega[at], c.theta[at], "model",
+        c.strike[at], c.iv[at], float(c.forward[at]), c.price[at], c.delta[at], c.gamma[at],
+        c.vega[at], c.theta[at],
     )  # fmt: skip
     return _condor_from_numbers(
         numbers, as_of, expiry, S, r, q, float(c.sigma_atm[at]), mrp, short_put_delta,
@@ -372,8 +370,7 @@ def condor_from_chain(
     qe = qe[(qe["expiry"] == expiry_ts) & (qe["bid"] > 0) & (qe["ask"] >= qe["bid"])]
     if qe.empty:
         raise ValueError(f"chain has no two-sided quotes for expiry {expiry_ts.date()}")
-    tenor = int((expiry_ts - chain.as_of).days)
-    T = tenor / DAYS_PER_YEAR
+    T = int((expiry_ts - chain.as_of).days) / DAYS_PER_YEAR
     S = chain.spot
 
     def _pick(put_call: str, target_delta: float, wing_sign: float) -> tuple[pd.Series, pd.Series]:
@@ -398,9 +395,7 @@ def condor_from_chain(
     gamma = np.where(rows["gamma"].notna(), rows["gamma"].to_numpy(dtype=float), g.gamma)
     fwd = S * np.exp((r - q) * T)
     mid = rows["mid"].to_numpy(dtype=float)
-    numbers = CondorLegNumbers(
-        expiry_ts, tenor, strikes, iv, float(fwd), mid, delta, gamma, g.vega, g.theta, "chain"
-    )
+    numbers = CondorLegNumbers(strikes, iv, float(fwd), mid, delta, gamma, g.vega, g.theta)
     sigma_atm = chain_atm_iv(chain, expiry_ts, fwd)
     return _condor_from_numbers(
         numbers, chain.as_of, expiry_ts, S, r, q, sigma_atm, mrp, dp, dc, "chain"

@@ -414,7 +414,7 @@ def test_orders_stack_from_their_blocks_with_the_orders_dtypes() -> None:
 def test_the_account_tail_is_the_last_window_of_history_then_new_sessions() -> None:
     """What a sizing reads of the account: the last ``window`` sessions of the stored
     history followed by each new session's row, however many sessions have been appended
-    (the lists are trimmed as they grow)."""
+    (25 appended to a buffer of 14: it shifts twice)."""
     from tasks.book.account import IRR_COLUMNS, AccountTail
 
     days = pd.bdate_range("2024-01-01", periods=40)
@@ -425,7 +425,7 @@ def test_the_account_tail_is_the_last_window_of_history_then_new_sessions() -> N
             "condor_pnl": float(i),
             "hedge_pnl": -0.5 * i,
             "nav": 1.0,
-        }  # fmt: skip
+        }
         for i, d in enumerate(days)
     ]
     stored = pd.DataFrame(rows[:15])

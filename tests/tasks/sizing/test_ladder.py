@@ -105,3 +105,24 @@ def test_pick_tightened_first_within_tolerance_else_smallest() -> None:
     assert pick_tightened([0.05, 0.04, 0.03, 0.01], 0.02) == 3  # only the untightened one
     assert pick_tightened([0.05, -0.03, 0.04, 0.06], 0.02) == 1  # none: smallest |net delta|
     assert pick_tightened([0.03, 0.03, 0.05, 0.05], 0.02) == 0  # ties: the first
+
+
+def test_the_market_books_per_tranche_numbers_are_in_ladder_order() -> None:
+    """The market book's stress and historical-scenario P&L are read by column position
+    against the ladder (``contracts @ per-contract``): their columns must be the tranches'
+    ids in ladder order, and each column that tranche's own revaluation."""
+    from tasks.sizing.inputs import SizingInputs
+    from tasks.sizing.market import market_book
+    from tasks.sizing.stress import stress_pnl
+
+    params = params_for("steward")
+    rng = np.random.default_rng(3)
+    spx, vix = rng.normal(0, 0.01, 50), np.exp(rng.normal(0, 0.05, 50))
+    book = market_book(SizingInputs(CTX, pd.DataFrame(), spx, vix, np.nan, None), params, CALM)
+    ids = [t.position_id for t in book.tranches]
+    assert list(book.condor_stress.columns) == ids
+    for t in book.tranches:
+        alone = stress_pnl(CTX, t.condor.legs.assign(position_id=t.position_id), params)
+        np.testing.assert_allclose(book.condor_stress[t.position_id], alone[t.position_id],
+                                   rtol=1e-12)  # fmt: skip
+    assert book.scenario_pnl is not None and book.scenario_pnl.shape == (50, len(ids))

@@ -98,6 +98,22 @@ class AccountTail:
             self._values[k, self._n] = float(row[c])
         self._n += 1
 
+    def __len__(self) -> int:
+        """Sessions held (at most ``window`` are read)."""
+        return min(self._n, self.window)
+
+    def irr(self, as_of: object, window: int) -> AccountIrr:
+        """:func:`account_irr` of :meth:`frame` over its last ``window`` sessions, on the
+        buffers (a backtest reads it at every sizing)."""
+        lo = max(0, self._n - self.window)
+        dates = self._dates[lo : self._n]
+        capital, condor, hedge = self._values[:, lo : self._n]
+        keep = dates <= np.datetime64(pd.Timestamp(as_of).normalize(), "ns")
+        if not keep.all():  # (a tail of earlier closes never has a later row)
+            dates, capital, condor, hedge = dates[keep], capital[keep], condor[keep], hedge[keep]
+        cut = slice(max(0, len(dates) - int(window)), None)
+        return window_irr(dates[cut], condor[cut] + hedge[cut], capital[cut])
+
     def frame(self) -> pd.DataFrame | None:
         """The last ``window`` sessions as a frame of :data:`IRR_COLUMNS` (None when empty)."""
         if not self._n:
@@ -182,26 +198,34 @@ def account_irr(account: pd.DataFrame, as_of: object, window: int) -> AccountIrr
     after the first; ``C̄`` is the mean ``capital_at_risk`` over all of them. NaN with a
     note when the window has fewer than two sessions or no capital was at risk.
     """
-    end = pd.Timestamp(as_of).normalize()
-    acc = _up_to(account, end).tail(window)
-    if len(acc) < 2:
+    acc = _up_to(account, pd.Timestamp(as_of).normalize()).tail(window)
+    return window_irr(
+        pd.to_datetime(acc["as_of"]).to_numpy("datetime64[ns]"),
+        acc["condor_pnl"].to_numpy(float) + acc["hedge_pnl"].to_numpy(float),
+        acc["capital_at_risk"].to_numpy(float),
+    )
+
+
+def window_irr(dates: np.ndarray, sleeve_pnl: np.ndarray, capital: np.ndarray) -> AccountIrr:
+    """:func:`account_irr` of a window already cut: its sessions' dates (datetime64[ns], in
+    order), the sleeve's P&L (``condor_pnl + hedge_pnl``) and the capital at risk of each."""
+    if len(dates) < 2:
         return AccountIrr(
-            float("nan"), float("nan"), float("nan"), 0, None, None, len(acc),
+            float("nan"), float("nan"), float("nan"), 0, None, None, len(dates),
             "fewer than two sessions of account history",
         )  # fmt: skip
-    dates = pd.to_datetime(acc["as_of"])
-    start, last = pd.Timestamp(dates.iloc[0]), pd.Timestamp(dates.iloc[-1])
-    sleeve = (acc["condor_pnl"] + acc["hedge_pnl"]).to_numpy(float)
-    pnl = float(sleeve[1:].sum())
-    cap = float(acc["capital_at_risk"].to_numpy(float).mean())
+    start, last = pd.Timestamp(dates[0]), pd.Timestamp(dates[-1])
+    pnl = float(sleeve_pnl[1:].sum())
+    cap = float(capital.mean())
     days = int((last - start).days)
     if not cap > 0:
         return AccountIrr(
-            float("nan"), pnl, cap, days, start, last, len(acc), "no capital at risk in the window"
-        )
+            float("nan"), pnl, cap, days, start, last, len(dates),
+            "no capital at risk in the window",
+        )  # fmt: skip
     growth = 1.0 + pnl / cap
     irr = -1.0 if growth <= 0 else float(growth ** (DAYS_PER_YEAR / days) - 1.0)
-    return AccountIrr(irr, pnl, cap, days, start, last, len(acc))
+    return AccountIrr(irr, pnl, cap, days, start, last, len(dates))
 
 
 def account_eva(irr: float, wacc: float, capital: float) -> float:

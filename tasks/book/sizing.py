@@ -69,18 +69,33 @@ def book_positions(state: BookState, slots: list[Slot], portfolio: Portfolio) ->
     )
 
 
+_NO_FLOWS = pd.DataFrame(columns=["date", "flow", "position_id", "event"])  # shared, never changed
+
+
 def account_irr_result(
-    account: pd.DataFrame | None, as_of: pd.Timestamp, risk: RiskParams
+    account: pd.DataFrame | AccountTail | None, as_of: pd.Timestamp, risk: RiskParams
 ) -> IrrResult:
     """The account IRR in the form the sizing reads (``IrrResult``), with the bootstrapped
-    years of p_hurdle when ``hurdle_rule`` is ``bootstrap`` (they cost ~50 ms)."""
+    years of p_hurdle when ``hurdle_rule`` is ``bootstrap`` (they cost ~50 ms).
+
+    ``account``: the ``account_daily`` rows before ``as_of``, or a book loop's
+    :class:`AccountTail` of them (its IRR read on its buffers, without a frame).
+    """
     window = risk.irr_window
-    empty = pd.DataFrame(columns=["date", "flow", "position_id", "event"])
-    if account is None or account.empty:
-        return IrrResult(float("nan"), as_of, as_of, 0, 0, float("nan"), empty,
-                         "no account history yet")  # fmt: skip
-    res = account_irr(account, as_of, window)
-    years = resampled_years(account, as_of, risk) if risk.hurdle_rule == "bootstrap" else None
+    empty = _NO_FLOWS  # the account's IRR has no per-position flows
+    no_history = IrrResult(float("nan"), as_of, as_of, 0, 0, float("nan"), empty,
+                           "no account history yet")  # fmt: skip
+    bootstrap = risk.hurdle_rule == "bootstrap"
+    if isinstance(account, AccountTail):
+        if not len(account):
+            return no_history
+        res = account.irr(as_of, window)
+        account = account.frame() if bootstrap else None  # p_hurdle's history reads a frame
+    elif account is None or account.empty:
+        return no_history
+    else:
+        res = account_irr(account, as_of, window)
+    years = resampled_years(account, as_of, risk) if bootstrap and account is not None else None
     return IrrResult(
         irr=res.irr,
         window_start=res.start or as_of,
@@ -95,7 +110,7 @@ def account_irr_result(
 
 
 def sizing_with_book(
-    inputs: SizingInputs, portfolio: Portfolio, account: pd.DataFrame | None
+    inputs: SizingInputs, portfolio: Portfolio, account: pd.DataFrame | AccountTail | None
 ) -> SizingFn:
     """A ``sizing_fn`` for :func:`step_book` on ``inputs.ctx.as_of``.
 
@@ -196,7 +211,7 @@ def run_book(
                 or age >= RESIZE_SESSIONS
                 or _roll_due(s, d.ctx.as_of, params.book.hedge_roll_days)
             ):
-                last, age = sizing_with_book(inputs, portfolio, tail.frame())(s, d, slots), 0
+                last, age = sizing_with_book(inputs, portfolio, tail)(s, d, slots), 0
                 return apply_hedge_policy(last, s, d.ctx, params)
             held = dataclasses.replace(last, condors=[], risk_row=None, sized=None, rationale=[])
             return apply_hedge_policy(held, s, d.ctx, params)

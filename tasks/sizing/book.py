@@ -176,7 +176,7 @@ def expiry_margin(legs: pd.DataFrame) -> float:
 
 def leg_dollar_betas(legs: pd.DataFrame, spot: float, beta_F: float) -> np.ndarray:
     """SPEC §5 dollar beta of every leg: ``Δ·100·S·qty`` (SPX), ``Δ_F·100·F·β_F·qty`` (VIX)."""
-    spx = (legs["underlying"] == "SPX").to_numpy()
+    spx = legs["underlying"].to_numpy(object) == "SPX"
     d, qty = legs["delta"].to_numpy(float), legs["qty"].to_numpy(float)
     return np.where(
         spx,
@@ -211,7 +211,8 @@ class OpenBook:
         """Expiries that already hold a condor: their ladder slots are taken."""
         if not len(self.legs):
             return frozenset()
-        return frozenset(self.legs.loc[self.legs["kind"] == "condor", "expiry"])
+        condor = self.legs["kind"].to_numpy(object) == "condor"
+        return frozenset(pd.DatetimeIndex(self.legs["expiry"].to_numpy("datetime64[ns]")[condor]))
 
 
 def open_book(

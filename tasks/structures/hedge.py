@@ -82,7 +82,12 @@ def hedge_unit(
     expiry = pd.DatetimeIndex(expiries)
     tenor = np.asarray((expiry - as_of_ts).days, dtype=int)
     T = tenor / DAYS_PER_YEAR
-    F = vix_future(T, term, pricing.convexity_vol, pricing.convexity_mean_reversion)
+    # a leg on the long leg's expiry has its future already (the same number)
+    F = np.full(len(spec), f_long)
+    other = expiry != long_exp
+    if other.any():
+        F[other] = vix_future(T[other], term, pricing.convexity_vol,
+                              pricing.convexity_mean_reversion)  # fmt: skip
     strike = np.array(strikes, dtype=float)
     qty = np.array(qtys, dtype=float)
     b = black76(F, strike, T, r, vov, True)

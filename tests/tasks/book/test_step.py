@@ -441,3 +441,33 @@ def test_the_account_tail_is_the_last_window_of_history_then_new_sessions() -> N
     want["as_of"] = want["as_of"].astype("datetime64[ns]")
     pd.testing.assert_frame_equal(got, want, check_exact=True)
     assert AccountTail(7).frame() is None
+
+
+def test_the_account_tails_irr_is_the_irr_of_its_frame() -> None:
+    """A backtest's sizing reads the IRR off the tail's buffers (:meth:`AccountTail.irr`):
+    the same numbers as :func:`account_irr` of the frame the tail stands for, for a window
+    shorter than the tail, as long as it and longer, and an as-of that cuts the last day."""
+    from tasks.book.account import AccountTail
+
+    days = pd.bdate_range("2024-01-01", periods=30)
+    rng = np.random.default_rng(7)
+    rows = [
+        {
+            "as_of": d,
+            "capital_at_risk": 5000.0 + 100.0 * rng.standard_normal(),
+            "condor_pnl": 50.0 * rng.standard_normal(),
+            "hedge_pnl": -5.0 + rng.standard_normal(),
+        }
+        for d in days
+    ]
+    tail = AccountTail(12, pd.DataFrame(rows[:20]))
+    for r in rows[20:]:
+        tail.append(r)
+    frame = tail.frame()
+    assert frame is not None and len(tail) == 12
+    for window, as_of in [(5, days[-1]), (12, days[-1]), (40, days[-1]), (12, days[-2])]:
+        got, want = tail.irr(as_of, window), account_irr(frame, as_of, window)
+        assert got == want  # every field: IRR, P&L, C̄, days, window dates, sessions, note
+        assert np.isfinite(got.irr) and got.sessions == min(window, 12 - (as_of != days[-1]))
+    assert len(AccountTail(5)) == 0
+    assert AccountTail(5).irr(days[0], 5).note == "fewer than two sessions of account history"

@@ -25,7 +25,7 @@ from tasks.conventions import (
 from tasks.market.chain import Chain, chain_atm_iv, prefer_root
 from tasks.market.pricing import bsm, strike_for_delta
 from tasks.market.surface import VolTerm, atm_vol, skew_vol, surface_slopes
-from tasks.structures.legs import LEG_COLUMNS, FloatArray
+from tasks.structures.legs import FloatArray
 
 
 class CondorArrays(NamedTuple):
@@ -207,32 +207,30 @@ def condor_leg_frame(
     def per_condor(values: list[object]) -> np.ndarray:
         return np.repeat(np.asarray(values, dtype=object), 4)
 
-    out = pd.DataFrame(
-        {
-            "kind": np.full(4 * n, "condor", dtype=object),
-            "underlying": np.full(4 * n, "SPX", dtype=object),
-            "expiry": np.repeat(
-                np.array([np.datetime64(c.expiry, "ns") for c in condors], "datetime64[ns]"), 4
-            ),
-            "tenor_days": np.repeat(np.array([c.tenor_days for c in condors], np.int64), 4),
-            "leg": np.tile(np.array(CONDOR_LEGS, dtype=object), n),
-            "put_call": np.tile(np.array(CONDOR_PUT_CALL, dtype=object), n),
-            "strike": legs_of("strike"),
-            "qty": np.tile(CONDOR_QTY, n),
-            "iv": legs_of("iv"),
-            "F": np.repeat(np.array([c.leg_numbers.forward for c in condors], dtype=float), 4),
-            "model_price": legs_of("price"),
-            "delta": legs_of("delta"),
-            "gamma": legs_of("gamma"),
-            "vega": legs_of("vega"),
-            "theta": legs_of("theta"),
-            "pricing_source": per_condor([c.pricing_source for c in condors]),
-        },
-        columns=LEG_COLUMNS,  # the dict is in this order already: no reindexing copy
-    )
+    columns: dict[str, np.ndarray] = {
+        "kind": np.full(4 * n, "condor", dtype=object),
+        "underlying": np.full(4 * n, "SPX", dtype=object),
+        "expiry": np.repeat(
+            np.array([np.datetime64(c.expiry, "ns") for c in condors], "datetime64[ns]"), 4
+        ),
+        "tenor_days": np.repeat(np.array([c.tenor_days for c in condors], np.int64), 4),
+        "leg": np.tile(np.array(CONDOR_LEGS, dtype=object), n),
+        "put_call": np.tile(np.array(CONDOR_PUT_CALL, dtype=object), n),
+        "strike": legs_of("strike"),
+        "qty": np.tile(CONDOR_QTY, n),
+        "iv": legs_of("iv"),
+        "F": np.repeat(np.array([c.leg_numbers.forward for c in condors], dtype=float), 4),
+        "model_price": legs_of("price"),
+        "delta": legs_of("delta"),
+        "gamma": legs_of("gamma"),
+        "vega": legs_of("vega"),
+        "theta": legs_of("theta"),
+        "pricing_source": per_condor([c.pricing_source for c in condors]),
+    }
     if position_ids is not None:
-        out["position_id"] = per_condor(list(position_ids))
-    return out
+        columns["position_id"] = per_condor(list(position_ids))
+    # every array is new here: the frame may keep them (copy=False), in this order
+    return pd.DataFrame(columns, copy=False)
 
 
 def _condor_from_numbers(

@@ -113,6 +113,7 @@ def hedge_unit(
             "pricing_source": "model",
         },
         columns=LEG_COLUMNS,
+        copy=False,  # every array is new here
     )
     premium = float((qty * b.price).sum())
     return HedgeUnit(

@@ -165,4 +165,4 @@ def pnl_by_position(
     """Sum a (n_s, n_legs) P&L matrix over the legs of each position → (n_s, n_positions)
     frame (rows labelled ``index`` when given)."""
     names, sums = position_sums(legs, pnl, key)
-    return pd.DataFrame(sums, columns=names, index=index)
+    return pd.DataFrame(sums, columns=names, index=index, copy=False)  # sums is new

@@ -162,19 +162,20 @@ class HedgeSpec:
 
 def hedge_spec(market: MarketBook, beta: HedgeBeta) -> HedgeSpec:
     """The day's hedge unit of ``market`` with its dollar beta at ``beta.beta_F``."""
-    unit = market.hedge
+    unit, legs = market.hedge, market.hedge_legs
     db_unit = float(
         np.sum(
             risk.vix_leg_dollar_beta(
-                unit.legs["delta"], unit.legs["F"], beta.beta_F, unit.legs["qty"]
+                legs["delta"].to_numpy(float), legs["F"].to_numpy(float), beta.beta_F,
+                legs["qty"].to_numpy(float),
             )
         )
-    )
+    )  # fmt: skip
     return HedgeSpec(
         unit=unit,
-        position_id=market.hedge_id,
-        legs=unit.legs.assign(position_id=market.hedge_id),
-        tenor_days=int(unit.legs["tenor_days"].max()),
+        position_id=str(legs["position_id"].iloc[0]),
+        legs=legs,
+        tenor_days=int(legs["tenor_days"].to_numpy(np.int64).max()),
         dollar_beta=db_unit,
         stress=market.hedge_stress,
         beta=beta,

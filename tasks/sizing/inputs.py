@@ -39,6 +39,7 @@ class MarketBook:
     tranches: list[Tranche]
     legs: pd.DataFrame
     hedge: HedgeUnit
+    hedge_legs: pd.DataFrame  # the unit's legs tagged with ``hedge_id`` (as its stress read them)
     condor_stress: pd.DataFrame  # (scenario × tranche) USD per contract
     hedge_stress: pd.Series  # per hedge unit
     scenario_pnl: np.ndarray | None  # (historical scenario × tranche) USD per contract

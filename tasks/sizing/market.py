@@ -39,6 +39,7 @@ def market_book(inputs: SizingInputs, params: Params, rules: Rules) -> MarketBoo
     legs = stack_legs(tranches)
     hedge = hedge_unit(ctx.as_of, ctx.term, ctx.risk_free, pr, hp, ctx.vvix)
     hedge_id = f"ALVH-{hedge.legs['expiry'].max().date()}"
+    hedge_legs = hedge.legs.assign(position_id=hedge_id)
     spx_r = np.asarray(inputs.spx_returns, float)
     vix_r = np.asarray(inputs.vix_ratios, float)
     scen = (
@@ -46,6 +47,9 @@ def market_book(inputs: SizingInputs, params: Params, rules: Rules) -> MarketBoo
         if spx_r.size >= 2 and spx_r.size == vix_r.size
         else None
     )
+    # the ladder and the hedge unit stressed in one revaluation: columns = the tranches in
+    # ladder order, then the unit
+    stress = stress_pnl(ctx, pd.concat([legs, hedge_legs], ignore_index=True), params)
     box_rate, box_source = float("nan"), "spread"
     if chain is not None:
         box_rate, box_source = box_rate_for_target(chain, params.risk.box_target_days)[0], "chain"
@@ -58,8 +62,9 @@ def market_book(inputs: SizingInputs, params: Params, rules: Rules) -> MarketBoo
         tranches=tranches,
         legs=legs,
         hedge=hedge,
-        condor_stress=stress_pnl(ctx, legs, params),
-        hedge_stress=stress_pnl(ctx, hedge.legs.assign(position_id=hedge_id), params)[hedge_id],
+        hedge_legs=hedge_legs,
+        condor_stress=stress.iloc[:, : len(tranches)],
+        hedge_stress=stress[hedge_id],
         scenario_pnl=scen,
         box_rate=box_rate,
         box_source=box_source,

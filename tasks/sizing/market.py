@@ -49,7 +49,7 @@ def market_book(inputs: SizingInputs, params: Params, rules: Rules) -> MarketBoo
     )
     # the ladder and the hedge unit stressed in one revaluation: columns = the tranches in
     # ladder order, then the unit
-    stress = stress_pnl(ctx, pd.concat([legs, hedge_legs], ignore_index=True), params)
+    stress = stress_pnl(ctx, [legs, hedge_legs], params)
     box_rate, box_source = float("nan"), "spread"
     if chain is not None:
         box_rate, box_source = box_rate_for_target(chain, params.risk.box_target_days)[0], "chain"

@@ -6,33 +6,45 @@ The search that scales new condors until both limits hold is in :mod:`tasks.sizi
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
 
 from schemas.config import Params
 from tasks import risk
 from tasks.market.frame import MarketContext
-from tasks.structures import pnl_by_position, revalue_legs
+from tasks.structures import revalue_legs
+from tasks.structures.revalue import LegInputs, sums_by_id
 
 CRASH = "crash"  # the scenario whose loss the tail hedge and the crash limit hold
 _CRASH_TOL = 1e-6  # dollars: a loss equal to the limit up to rounding is within it
 
 
 def stress_pnl(
-    ctx: MarketContext, legs: pd.DataFrame, params: Params, key: str = "position_id"
+    ctx: MarketContext,
+    legs: pd.DataFrame | Sequence[pd.DataFrame],
+    params: Params,
+    key: str = "position_id",
 ) -> pd.DataFrame:
     """P&L (USD, per structure unit for ``qty`` per unit) of every position in every stress
     scenario of ``SizingParams.scenarios``: SPX × (1 + spx_return), the whole term ×
-    vix_mult, rate + rate_shift, instantaneous (no decay). Rows = scenario names."""
+    vix_mult, rate + rate_shift, instantaneous (no decay). Rows = scenario names.
+
+    ``legs``: a leg frame, or several (e.g. the ladder and the hedge unit) revalued in one
+    call; columns = the positions in order of first appearance, frame after frame.
+    """
     names = list(params.sizing.scenarios)
-    if legs.empty or not names:
+    parts = [legs] if isinstance(legs, pd.DataFrame) else [f for f in legs if len(f)]
+    if not parts or parts[0].empty or not names:
         return pd.DataFrame(index=pd.Index(names, name="scenario"))
     sc = params.sizing.scenarios
     spx = np.array([sc[n].spx_return for n in names])
     mult = np.array([sc[n].vix_mult for n in names])
     shift = np.array([sc[n].rate_shift for n in names])
+    leg = LegInputs.stack([LegInputs.of(f) for f in parts]) if len(parts) > 1 else parts[0]
     pnl = revalue_legs(
-        legs,
+        leg,
         ctx.as_of,
         ctx.spot,
         ctx.term,
@@ -44,7 +56,10 @@ def stress_pnl(
         params.pricing,
         days_ahead=0,
     )
-    return pnl_by_position(legs, pnl, key, index=pd.Index(names, name="scenario"))
+    ids = np.concatenate([f[key].to_numpy(object) for f in parts])
+    positions, sums = sums_by_id(ids, pnl, key)
+    return pd.DataFrame(sums, columns=positions, index=pd.Index(names, name="scenario"),
+                        copy=False)  # fmt: skip
 
 
 def crash_limit(equity: float, params: Params) -> float:

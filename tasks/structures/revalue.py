@@ -3,6 +3,7 @@ scenario P&L against the base state, and P&L summed by position."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import NamedTuple
 
 import numpy as np
@@ -45,6 +46,11 @@ class LegInputs(NamedTuple):
             if "iv" in legs.columns
             else np.full(len(legs), np.nan),
         )
+
+    @classmethod
+    def stack(cls, parts: Sequence[LegInputs]) -> LegInputs:
+        """Several frames' legs in one set of arrays (revalued in one call)."""
+        return cls(*(np.concatenate(cols) for cols in zip(*parts, strict=True)))
 
 
 def leg_values(
@@ -118,7 +124,7 @@ def leg_values(
 
 
 def revalue_legs(
-    legs: pd.DataFrame,
+    legs: pd.DataFrame | LegInputs,
     as_of: object,
     S0: float,
     term0: VolTerm,
@@ -142,7 +148,8 @@ def revalue_legs(
         Sum over the legs of one structure (``pnl[:, mask].sum(axis=1)``) for its P&L;
         :func:`pnl_by_position` does it for many.
     """
-    leg = LegInputs.of(legs)  # the columns read once for both valuations
+    # the columns read once for both valuations
+    leg = legs if isinstance(legs, LegInputs) else LegInputs.of(legs)
     base = leg_values(leg, as_of, S0, term0, r0, q, pricing, 0)
     scen = leg_values(leg, as_of, S, term, r, q, pricing, days_ahead)
     return scen - base
@@ -153,9 +160,16 @@ def position_sums(
 ) -> tuple[pd.Index, FloatArray]:
     """Sum a (n_s, n_legs) matrix over the legs of each position: the positions (in order
     of first appearance) and the (n_s, n_positions) sums."""
-    codes, names = pd.factorize(legs[key], sort=False)
-    onehot = np.zeros((len(legs), len(names)))
-    onehot[np.arange(len(legs)), codes] = 1.0
+    return sums_by_id(legs[key].to_numpy(object), pnl, key)
+
+
+def sums_by_id(
+    ids: np.ndarray, pnl: FloatArray, key: str = "position_id"
+) -> tuple[pd.Index, FloatArray]:
+    """:func:`position_sums` with the legs' position ids given as an array."""
+    codes, names = pd.factorize(ids, sort=False)
+    onehot = np.zeros((len(ids), len(names)))
+    onehot[np.arange(len(ids)), codes] = 1.0
     return pd.Index(names, name=key), pnl @ onehot
 
 

@@ -76,26 +76,15 @@ def model_condor_arrays(
     # shaped like the ATM vol so they index per date as it does
     put_s, call_s = (np.broadcast_to(x, sig_atm.shape) for x in surface_slopes(term.vix, pricing))
     skew = (put_s, call_s, pricing.vol_floor)
-    k_sp = strike_for_delta(
-        -np.asarray(short_put_delta, dtype=float),
-        S,
-        T,
-        r,
-        q,
-        sig_atm,
-        *skew,
-        pricing.spx_strike_step,
-    )
-    k_sc = strike_for_delta(
-        np.asarray(short_call_delta, dtype=float),
-        S,
-        T,
-        r,
-        q,
-        sig_atm,
-        *skew,
-        pricing.spx_strike_step,
-    )
+    # both short strikes in one search (a leading put/call axis): the grid strike it
+    # returns does not depend on which other strikes iterate alongside
+    sp = -np.asarray(short_put_delta, dtype=float)
+    sc = np.asarray(short_call_delta, dtype=float)
+    shape = np.broadcast_shapes(sp.shape, sc.shape, sig_atm.shape)
+    k_sp, k_sc = strike_for_delta(
+        np.stack([np.broadcast_to(sp, shape), np.broadcast_to(sc, shape)]),
+        S, T, r, q, sig_atm, *skew, pricing.spx_strike_step,
+    )  # fmt: skip
     k_sp, k_sc = np.broadcast_arrays(k_sp, k_sc)
     strikes = np.stack([k_sp, k_sp - wing_width, k_sc, k_sc + wing_width], axis=-1)
     ex = (..., None)  # broadcast per-date inputs over the leg axis

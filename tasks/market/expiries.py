@@ -166,9 +166,10 @@ def nearest_vix_expiry(
 def _nearest_vix_expiry(
     start: pd.Timestamp, target_days: int, exclude: pd.Timestamp | None
 ) -> pd.Timestamp:
-    exp = vix_expiries(start, int(target_days) // 28 + 4)
+    # datetime64 arithmetic, not DatetimeIndex: every sizing's hedge unit asks, a new day each
+    exp = vix_expiries(start, int(target_days) // 28 + 4).to_numpy("datetime64[ns]")
     if exclude is not None:
-        exp = exp[exp != exclude]
-    target = start + pd.Timedelta(days=int(target_days))
-    dist = np.abs(np.asarray((exp - target).days))
+        exp = exp[exp != np.datetime64(exclude, "ns")]
+    target = np.datetime64(start, "ns") + int(target_days) * _DAY
+    dist = np.abs((exp - target) // _DAY)
     return pd.Timestamp(exp[int(np.argmin(dist))])

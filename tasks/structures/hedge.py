@@ -10,7 +10,7 @@ from numpy.typing import ArrayLike
 
 from schemas.config import HedgeParams, PricingParams
 from tasks.conventions import DAYS_PER_YEAR, MULTIPLIER
-from tasks.market.expiries import nearest_vix_expiry
+from tasks.market.expiries import days_to, nearest_vix_expiry
 from tasks.market.pricing import black76
 from tasks.market.surface import VolTerm, vix_future
 from tasks.structures.legs import LEG_COLUMNS, FloatArray
@@ -79,12 +79,12 @@ def hedge_unit(
         short_exp = nearest_vix_expiry(as_of_ts, hedge.short_tenor_days, exclude=long_exp)
         spec.append(("short_call", short_exp, k_long, -1.0))
     names, expiries, strikes, qtys = zip(*spec, strict=True)
-    expiry = pd.DatetimeIndex(expiries)
-    tenor = np.asarray((expiry - as_of_ts).days, dtype=int)
+    expiry = np.array([np.datetime64(e, "ns") for e in expiries], dtype="datetime64[ns]")
+    tenor = days_to(expiry, as_of_ts).astype(int)
     T = tenor / DAYS_PER_YEAR
     # a leg on the long leg's expiry has its future already (the same number)
     F = np.full(len(spec), f_long)
-    other = expiry != long_exp
+    other = expiry != np.datetime64(long_exp, "ns")
     if other.any():
         F[other] = vix_future(T[other], term, pricing.convexity_vol,
                               pricing.convexity_mean_reversion)  # fmt: skip

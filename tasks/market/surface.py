@@ -369,8 +369,12 @@ def vix_future(
     """
     T = np.maximum(np.asarray(T, dtype=float), 0.0)
     tau = VIX_WINDOW_DAYS / DAYS_PER_YEAR
-    w_end = total_variance_raw(T + tau, term, beyond="flat_forward")
-    fwd_var = (w_end - total_variance_raw(T, term, beyond="flat_forward")) / tau
+    # w at T + τ and at T in one interpolation (a trailing axis of two; the term's fields
+    # get one too, so they broadcast as they did against T): every mark, hedge unit and
+    # VIX-leg revaluation asks
+    t2 = np.stack([T + tau, T], axis=-1)
+    w = total_variance_raw(t2, term.expand(-1), beyond="flat_forward")
+    fwd_var = (w[..., 0] - w[..., 1]) / tau
     haircut = np.exp(-0.5 * convexity_variance(T, convexity_vol, mean_reversion))
     return 100.0 * np.sqrt(np.maximum(fwd_var, 0.0)) * haircut
 

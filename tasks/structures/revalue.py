@@ -3,6 +3,7 @@ scenario P&L against the base state, and P&L summed by position."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from typing import NamedTuple
 
@@ -150,9 +151,31 @@ def revalue_legs(
     """
     # the columns read once for both valuations
     leg = legs if isinstance(legs, LegInputs) else LegInputs.of(legs)
+    if days_ahead == 0:
+        # no decay: the base state is one more scenario row of the same valuation
+        S_all, term_all, r_all = _base_first(S0, term0, r0, S, term, r)
+        values = leg_values(leg, as_of, S_all, term_all, r_all, q, pricing, 0)
+        return values[1:] - values[:1]
     base = leg_values(leg, as_of, S0, term0, r0, q, pricing, 0)
     scen = leg_values(leg, as_of, S, term, r, q, pricing, days_ahead)
     return scen - base
+
+
+def _base_first(
+    S0: float, term0: VolTerm, r0: float, S: ArrayLike, term: VolTerm, r: ArrayLike
+) -> tuple[FloatArray, VolTerm, FloatArray]:
+    """The scenarios' S, term and r, each as (1 + n_s,) with the base state first."""
+    fields = [np.asarray(getattr(term, f.name), dtype=float) for f in dataclasses.fields(term)]
+    n_s = np.broadcast_shapes(np.shape(S), np.shape(r), *(f.shape for f in fields))
+    n = int(np.prod(n_s)) if n_s else 1
+
+    def first(base: ArrayLike, x: ArrayLike) -> FloatArray:
+        return np.concatenate([np.atleast_1d(np.asarray(base, dtype=float)),
+                               np.broadcast_to(np.asarray(x, dtype=float), n_s).reshape(n)])  # fmt: skip
+
+    stacked = VolTerm(*(first(getattr(term0, f.name), v)
+                        for f, v in zip(dataclasses.fields(term), fields, strict=True)))  # fmt: skip
+    return first(S0, S), stacked, first(r0, r)
 
 
 def position_sums(

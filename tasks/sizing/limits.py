@@ -64,6 +64,31 @@ def hedge_for_book(
     )
 
 
+class _Totals:
+    """One search's open book, new tranches and hedge unit, their scenario arrays read once
+    for every candidate book."""
+
+    def __init__(self, book: OpenBook, new: NewTranches, hedge: HedgeSpec) -> None:
+        self.book, self.new, self.hedge = book, new, hedge
+        self.index = book.stress.index
+        h = hedge.stress
+        h = h if h.index.equals(self.index) else h.reindex(self.index)
+        self._book, self._hedge = book.stress.to_numpy(float), h.to_numpy(float)
+        self._new = new.stress.to_numpy()
+
+    def of(self, n: np.ndarray, hd: HedgeDecision) -> tuple[np.ndarray, float]:
+        """Stress total per scenario and quick ratio of the book with ``n`` new condors."""
+        total = self._book + hd.units * self._hedge + self._new @ n
+        qr = book_quick_ratio(
+            self.book.cash,
+            self.book.tbills,
+            hd.units * self.hedge.premium_usd,
+            self.book.margin + float(n @ self.new.max_loss),
+            total,
+        )
+        return total, qr
+
+
 def check_book(
     n: np.ndarray,
     equity: float,
@@ -74,22 +99,16 @@ def check_book(
     params: Params,
 ) -> BookCheck:
     """The hedge, total stress P&L and quick ratio of the book with ``n`` new condors."""
+    return _check(n, equity, book, new, hedge, macro, params, _Totals(book, new, hedge))
+
+
+def _check(
+    n: np.ndarray, equity: float, book: OpenBook, new: NewTranches, hedge: HedgeSpec,
+    macro: bool, params: Params, totals: _Totals,
+) -> BookCheck:  # fmt: skip
     hd = hedge_for_book(n, equity, book, new, hedge, macro, params)
-    # on the scenario arrays (the step-5/6 search calls this for every candidate book)
-    idx = book.stress.index
-    h = hedge.stress if hedge.stress.index.equals(idx) else hedge.stress.reindex(idx)
-    total = pd.Series(
-        book.stress.to_numpy(float) + hd.units * h.to_numpy(float) + new.stress.to_numpy() @ n,
-        index=idx,
-    )
-    qr = book_quick_ratio(
-        book.cash,
-        book.tbills,
-        hd.units * hedge.premium_usd,
-        book.margin + float(n @ new.max_loss),
-        total,
-    )
-    return BookCheck(n, hd, total, qr)
+    total, qr = totals.of(n, hd)
+    return BookCheck(n, hd, pd.Series(total, index=totals.index), qr)
 
 
 def failed_limits(
@@ -158,12 +177,13 @@ def fit_limits(
     the hedge bring the book back within it).
     """
     args = (equity, book, new, hedge, macro, params)
-    zero = check_book(np.zeros_like(proposed), *args)
+    totals = _Totals(book, new, hedge)  # the scenario arrays, read once for the whole walk
+    zero = _check(np.zeros_like(proposed), *args, totals)
     crash_on = CRASH in params.sizing.scenarios
     crash_rule = crash_on and not breaches_crash(zero.stress_total, equity, params)
     kept, rejected = zero, []
     for cand in risk.proportional_path(proposed)[::-1]:
-        check = check_book(cand, *args)
+        check = _check(cand, *args, totals)
         failed = failed_limits(check, equity, crash_on, params)
         if not failed:
             kept = check

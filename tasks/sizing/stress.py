@@ -73,7 +73,11 @@ def breaches_crash(total: pd.Series, equity: float, params: Params) -> bool:
 
 
 def book_quick_ratio(
-    cash: float, tbills: float, hedge_premium_paid: float, margin: float, total: pd.Series
+    cash: float,
+    tbills: float,
+    hedge_premium_paid: float,
+    margin: float,
+    total: pd.Series | np.ndarray,
 ) -> float:
     """Quick ratio of a book: ``(cash − hedge premium + T-bills) / (margin + worst loss)``.
 

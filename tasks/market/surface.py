@@ -35,6 +35,13 @@ VIX_WINDOW_DAYS = 30
 _T_MIN = 1e-10
 
 
+# the knots' tenors in years (read-only: every interpolation shares it)
+_KNOT_TENORS = np.array([VIX9D_DAYS, VIX_DAYS, VIX3M_DAYS, VIX6M_DAYS]) / DAYS_PER_YEAR
+_KNOT_TENORS.setflags(write=False)
+_KNOT_TENORS_FROM_0 = np.concatenate([[0.0], _KNOT_TENORS])  # with the (0, 0) knot first
+_KNOT_TENORS_FROM_0.setflags(write=False)
+
+
 @dataclass(frozen=True)
 class VolTerm:
     """The VIX term structure of one date (scalars) or many dates/scenarios (arrays).
@@ -70,14 +77,9 @@ class VolTerm:
 
     def knots(self) -> tuple[FloatArray, FloatArray]:
         """Tenors (years, shape (4,)) and vols (decimal, shape (..., 4)) of the four points."""
-        tenors = np.array([VIX9D_DAYS, VIX_DAYS, VIX3M_DAYS, VIX6M_DAYS]) / DAYS_PER_YEAR
-        vols = np.stack(
-            np.broadcast_arrays(
-                *(np.asarray(getattr(self, f.name), dtype=float) for f in fields(self))
-            ),
-            axis=-1,
-        )
-        return tenors, vols / 100.0
+        points = (self.vix9d, self.vix, self.vix3m, self.vix6m)  # in tenor order
+        vols = np.stack(np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in points)), axis=-1)
+        return _KNOT_TENORS, vols / 100.0
 
 
 def total_variance_raw(
@@ -174,7 +176,7 @@ def _total_variance_same_knots(
     """:func:`total_variance_raw` when every entry of the term has the same ``avail`` knots:
     the same arithmetic on the same values (so the same numbers), with the knot search done
     once on ``T`` instead of on the (..., knots) grid."""
-    tk = np.concatenate([[0.0], tenors])
+    tk = _KNOT_TENORS_FROM_0 if tenors is _KNOT_TENORS else np.concatenate([[0.0], tenors])
     wk = np.concatenate([np.zeros((*w_knots.shape[:-1], 1)), w_knots], axis=-1)
     have = np.flatnonzero(np.concatenate([[True], avail]))  # available knot indices
     last_i = int(have[-1])

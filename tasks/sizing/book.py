@@ -113,7 +113,7 @@ def _price_legs(rows: PositionRows, ctx: MarketContext, params: Params, vov: flo
     is_spx = rows.underlying == "SPX"
     r, q = ctx.risk_free, pr.div_yield
     iv = np.full(n, vov)
-    F = vix_future(T, ctx.term, pr.convexity_vol, pr.convexity_mean_reversion)
+    F = np.empty(n)  # the SPX forward or the modelled VIX future, per leg
     price = np.zeros(n)
     delta = np.zeros(n)
     if is_spx.any():
@@ -125,9 +125,10 @@ def _price_legs(rows: PositionRows, ctx: MarketContext, params: Params, vov: flo
         g = bsm(ctx.spot, K[i], T[i], r, q, iv[i], is_call[i])
         assert g.delta is not None
         price[i], delta[i] = g.price, g.delta
-        F = np.where(i, ctx.spot * np.exp((r - q) * T), F)
+        F[i] = ctx.spot * np.exp((r - q) * T[i])
     if (~is_spx).any():
         i = ~is_spx
+        F[i] = vix_future(T[i], ctx.term, pr.convexity_vol, pr.convexity_mean_reversion)
         b = black76(F[i], K[i], T[i], r, vov, is_call[i])
         price[i], delta[i] = b.price, b.delta
     return pd.DataFrame(

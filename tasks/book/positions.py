@@ -131,6 +131,11 @@ class LegArrays(NamedTuple):
         """The arrays of the legs where ``mask`` holds (a frame filtered by the same mask)."""
         return LegArrays(*(a[mask] for a in self))
 
+    @classmethod
+    def stacked(cls, parts: list[LegArrays]) -> LegArrays:
+        """The arrays of frames stacked in the order of ``parts`` (``pd.concat`` of them)."""
+        return cls(*(np.concatenate(columns) for columns in zip(*parts, strict=True)))
+
 
 _ARRAY_DTYPES: dict[str, object] = {
     "position_id": object,
@@ -212,6 +217,14 @@ class BookState:
             for name in _READ_OFF_LEGS:  # a cached_property keeps its value in the instance dict
                 if name in self.__dict__:
                     new.__dict__[name] = self.__dict__[name]
+        return new
+
+    def with_legs(self, legs: pd.DataFrame, arrays: LegArrays, **changes: object) -> BookState:
+        """:meth:`with_` new ``legs`` whose arrays the caller holds already
+        (``arrays`` = ``LegArrays.of(legs)``: a step keeps the two in step as it trades, so
+        the next step starts without reading the frame again)."""
+        new = self.with_(legs=legs, **changes)
+        new.__dict__["leg_arrays"] = arrays  # where the cached_property keeps its value
         return new
 
     @property

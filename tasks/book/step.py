@@ -225,7 +225,7 @@ def _open_condors(legs: pd.DataFrame, arrays: LegArrays, decision: SizingDecisio
     condor = arrays.kind == "condor"
     held = set(pd.DatetimeIndex(arrays.expiry[condor]))
     by_dte = {s.target_dte: s for s in slots}
-    opened: list[pd.DataFrame] = []
+    opened: list[LegArrays] = []
     for nc in decision.condors:
         expiry = pd.Timestamp(nc.legs["expiry"].iloc[0])
         # defence in depth: only the free slots, never an expiry already held (SPEC §7 step 1)
@@ -233,13 +233,12 @@ def _open_condors(legs: pd.DataFrame, arrays: LegArrays, decision: SizingDecisio
             continue
         new = _new_position(nc.legs, condor_id(nc.legs), "condor", "SPX", nc.contracts)
         reason = f"free ladder slot {nc.target_dte} DTE: new tranche, {nc.contracts} contracts"
-        new = ledger.open(new, nc.contracts, costs, "open", reason)
-        opened.append(_position_frame(new, as_of, np.nan))
+        opened.append(ledger.open(new, nc.contracts, costs, "open", reason))
         held.add(expiry)
     if not opened:
         return legs, arrays
-    legs = _stack(legs, opened)  # one frame built for the day's tranches
-    return legs, LegArrays.of(legs)
+    frames = [_position_frame(new, as_of, np.nan) for new in opened]
+    return _stack(legs, frames), LegArrays.stacked([arrays, *opened])
 
 
 def _buy_hedge(legs: pd.DataFrame, arrays: LegArrays, unit: pd.DataFrame, units: int,
@@ -250,16 +249,20 @@ def _buy_hedge(legs: pd.DataFrame, arrays: LegArrays, unit: pd.DataFrame, units:
                       reason)  # fmt: skip
     mine = arrays.position_id == pid
     if not mine.any():
-        legs = _stack(legs, [_position_frame(new, as_of, iv)])
-        return legs, LegArrays.of(legs)
+        return _stack(legs, [_position_frame(new, as_of, iv)]), LegArrays.stacked([arrays, new])
     # adding to a unit already held: one position, contract-weighted entry price
-    old = legs[mine].reset_index(drop=True)
-    n0 = arrays.contracts[mine].astype(float)
-    entry = (arrays.entry_price[mine] * n0 + new.entry_price * units) / (n0 + units)
-    merged = old.assign(contracts=(n0 + units).astype(np.int64), entry_price=entry,
-                        mark=new.mark)  # fmt: skip
-    legs = pd.concat([legs[~mine], merged], ignore_index=True)
-    return legs, LegArrays.of(legs)
+    old = arrays.select(mine)
+    n0 = old.contracts.astype(float)
+    merged = old._replace(
+        contracts=(n0 + units).astype(np.int64),
+        entry_price=(old.entry_price * n0 + new.entry_price * units) / (n0 + units),
+        mark=new.mark,
+    )
+    changed = {"contracts": merged.contracts, "entry_price": merged.entry_price,
+               "mark": merged.mark}  # fmt: skip
+    frame = legs[mine].reset_index(drop=True).assign(**changed)
+    legs = pd.concat([legs[~mine], frame], ignore_index=True)
+    return legs, LegArrays.stacked([arrays.select(~mine), merged])
 
 
 def _manage_hedge(legs: pd.DataFrame, arrays: LegArrays, state: BookState, day: MarketDay,
@@ -353,8 +356,8 @@ def step_book(state: BookState, day: MarketDay, sizing_fn: SizingFn, params: Par
         legs, arrays = marks.on_frame(legs), marks.on_arrays(arrays)
     legs, arrays = _apply_exits(legs, arrays, as_of, params, costs, ledger)
     cash = state.cash + c.cash_interest - c.debt_cost + sum(ledger.flow.values())
-    interim = state.with_(as_of=as_of, legs=legs, cash=cash, tbills=c.tbills,
-                          holdings=c.holdings, spot=ctx.spot)  # fmt: skip
+    interim = state.with_legs(legs, arrays, as_of=as_of, cash=cash, tbills=c.tbills,
+                              holdings=c.holdings, spot=ctx.spot)  # fmt: skip
 
     # (4) new tranches in the free slots, sized with the open book counted
     slots = free_slots(arrays, as_of, params.ladder)
@@ -370,8 +373,8 @@ def step_book(state: BookState, day: MarketDay, sizing_fn: SizingFn, params: Par
     legs = legs.reset_index(drop=True)
     flows = sum(ledger.flow.values())
     cash = state.cash + c.cash_interest - c.debt_cost + flows
-    held = state.with_(as_of=as_of, legs=legs, cash=cash, tbills=c.tbills,
-                       holdings=c.holdings, spot=ctx.spot, monetised=monetised)  # fmt: skip
+    held = state.with_legs(legs, arrays, as_of=as_of, cash=cash, tbills=c.tbills,
+                           holdings=c.holdings, spot=ctx.spot, monetised=monetised)  # fmt: skip
     value = held.marked_values  # kept with the state: the next close starts from it
     mv = value.total  # = options_value(legs)
     condor_pnl = value.condor - prev_value.condor + ledger.flow["condor"]
@@ -381,8 +384,7 @@ def step_book(state: BookState, day: MarketDay, sizing_fn: SizingFn, params: Par
     holdings_value = float(sum(v for v, _ in c.holdings))
     nav = cash + c.tbills + holdings_value + mv + state.other - state.margin_debt - state.box_debt
     peak = max(state.peak_nav, nav)
-    new_state = held.with_(nav=nav, peak_nav=peak)  # the legs' reads go with it
-    arrays = new_state.leg_arrays
+    new_state = held.with_(nav=nav, peak_nav=peak)  # the legs' arrays and values go with it
     row = {
         "as_of": as_of,
         "portfolio_id": state.portfolio_id,

@@ -186,10 +186,9 @@ def _position_frame(position: LegArrays, as_of: pd.Timestamp, iv: float) -> pd.D
     return pd.DataFrame({c: columns[c] for c in BOOK_LEG_COLUMNS})
 
 
-def _stack(legs: pd.DataFrame, new: list[pd.DataFrame]) -> pd.DataFrame:
-    """The legs held with the new positions' legs after them."""
-    parts = [legs, *new] if len(legs) else new  # an empty book: the new legs as they are
-    return parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
+def _stack(legs: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
+    """The legs held with new positions' legs after them (an empty book: the new legs)."""
+    return pd.concat([legs, new], ignore_index=True) if len(legs) else new
 
 
 def _apply_exits(legs: pd.DataFrame, arrays: LegArrays, as_of: pd.Timestamp, params: Params,
@@ -237,8 +236,8 @@ def _open_condors(legs: pd.DataFrame, arrays: LegArrays, decision: SizingDecisio
         held.add(expiry)
     if not opened:
         return legs, arrays
-    frames = [_position_frame(new, as_of, np.nan) for new in opened]
-    return _stack(legs, frames), LegArrays.stacked([arrays, *opened])
+    new = LegArrays.stacked(opened)  # one frame for the day's tranches
+    return _stack(legs, _position_frame(new, as_of, np.nan)), LegArrays.stacked([arrays, new])
 
 
 def _buy_hedge(legs: pd.DataFrame, arrays: LegArrays, unit: pd.DataFrame, units: int,
@@ -249,7 +248,7 @@ def _buy_hedge(legs: pd.DataFrame, arrays: LegArrays, unit: pd.DataFrame, units:
                       reason)  # fmt: skip
     mine = arrays.position_id == pid
     if not mine.any():
-        return _stack(legs, [_position_frame(new, as_of, iv)]), LegArrays.stacked([arrays, new])
+        return _stack(legs, _position_frame(new, as_of, iv)), LegArrays.stacked([arrays, new])
     # adding to a unit already held: one position, contract-weighted entry price
     old = arrays.select(mine)
     n0 = old.contracts.astype(float)
@@ -370,7 +369,8 @@ def step_book(state: BookState, day: MarketDay, sizing_fn: SizingFn, params: Par
     notes.append(hedge_note)
 
     # (6) the account
-    legs = legs.reset_index(drop=True)
+    if not legs.index.equals(pd.RangeIndex(len(legs))):  # a position closed: renumber the rows
+        legs = legs.reset_index(drop=True)
     flows = sum(ledger.flow.values())
     cash = state.cash + c.cash_interest - c.debt_cost + flows
     held = state.with_legs(legs, arrays, as_of=as_of, cash=cash, tbills=c.tbills,

@@ -232,8 +232,9 @@ class BookState:
         return float(sum(v for v, _ in self.holdings))
 
     # Read off ``legs`` once per state, when first asked (a state's legs are never changed in
-    # place: a step makes a new state). The step that makes a state reads both for its
-    # account row; the next step starts from them.
+    # place: a step makes a new state). A step hands the state it makes the arrays it kept
+    # in step as it traded (with_legs) and reads the marked values for its account row; the
+    # next step starts from both.
 
     @cached_property
     def leg_arrays(self) -> LegArrays:

@@ -23,7 +23,7 @@ from tasks.book.hedge_policy import variant_overrides
 from tasks.book.orders import orders_frame
 from tasks.book.positions import empty_legs
 from tasks.book.sizing import run_book, start_from_portfolio
-from tasks.market.frame import MarketDataMissing, context_at
+from tasks.market.frame import MarketContext, MarketDataMissing, context_at
 from tasks.sizing import SizingInputs
 
 BACKTEST_DAILY_COLUMNS = (
@@ -70,6 +70,8 @@ class MarketDays:
         self.window = hist_window
         self._signals = {d: g for d, g in signals.groupby("as_of", sort=False)}
         self._cache: dict[pd.Timestamp, tuple[MarketDay, SizingInputs]] = {}
+        # the contexts :meth:`sessions` builds to test a day is priceable, kept for __call__
+        self._contexts: dict[pd.Timestamp, MarketContext] = {}
         self._scen: dict[pd.Timestamp, tuple[np.ndarray, np.ndarray]] = {}
         self._empty = signals.iloc[0:0]
 
@@ -77,11 +79,12 @@ class MarketDays:
         """The priceable sessions of ``[start, end]`` (a context can be built for each)."""
         out = []
         for d in self.market.loc[start:end].index:
+            day = pd.Timestamp(d)
             try:
-                context_at(self.market, d)
+                self._contexts[day] = context_at(self.market, day)
             except MarketDataMissing:
                 continue
-            out.append(pd.Timestamp(d))
+            out.append(day)
         return out
 
     def prepare(self, days: list[pd.Timestamp]) -> None:
@@ -95,7 +98,9 @@ class MarketDays:
     def __call__(self, day: pd.Timestamp) -> tuple[MarketDay, SizingInputs]:
         hit = self._cache.get(day)
         if hit is None:
-            ctx = context_at(self.market, day)
+            ctx = self._contexts.pop(day, None)  # the one sessions() built, when it did
+            if ctx is None:
+                ctx = context_at(self.market, day)
             if day not in self._scen:
                 self.prepare([day])
             spx_r, vix_r = self._scen[day]

@@ -14,6 +14,7 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
+from tasks.book.positions import LegArrays, column
 from tasks.conventions import MULTIPLIER
 from tasks.structures.legs import FloatArray
 
@@ -70,7 +71,7 @@ class Fill(NamedTuple):
 
 
 def trade(
-    legs: pd.DataFrame,
+    legs: pd.DataFrame | LegArrays,
     units: int,
     opening: bool,
     costs: Costs,
@@ -81,14 +82,14 @@ def trade(
     Opening buys the longs and sells the shorts; closing the reverse. ``settle`` = expiry
     settlement at the mark, no slippage, no commission.
     """
-    qty = legs["qty"].to_numpy(float)
+    qty, mark = column(legs, "qty"), column(legs, "mark")
     traded = qty * (1.0 if opening else -1.0)  # signed per unit: + bought
     if settle:
-        fill = legs["mark"].to_numpy(float)
-        comm = np.zeros(len(legs))
+        fill = mark
+        comm = np.zeros(len(qty))
     else:
-        fill = fill_prices(legs["mark"].to_numpy(float), traded, costs.slippage_per_leg)
-        comm = np.full(len(legs), costs.commission_per_leg * units)
+        fill = fill_prices(mark, traded, costs.slippage_per_leg)
+        comm = np.full(len(qty), costs.commission_per_leg * units)
     flow = float(-(MULTIPLIER * traded * units * fill).sum())
     side = np.where(traded > 0, "buy", "sell").astype(object)
     return Fill(side, fill, comm, flow, float(comm.sum()))
@@ -104,7 +105,7 @@ def order_block(
     portfolio_id: str,
     order_id: str,
     action: str,
-    legs: pd.DataFrame,
+    legs: pd.DataFrame | LegArrays,
     fill: Fill,
     units: int,
     reason: str,
@@ -112,7 +113,8 @@ def order_block(
     """The ``orders`` rows (one per leg of ``legs``, filled as ``fill``) of one order."""
     if action not in ACTIONS:
         raise ValueError(f"unknown order action {action!r}")
-    n = len(legs)
+    position_id = column(legs, "position_id")
+    n = len(position_id)
 
     def each(value: object) -> np.ndarray:
         return np.full(n, value, dtype=object)
@@ -122,18 +124,18 @@ def order_block(
         "portfolio_id": each(portfolio_id),
         "order_id": each(order_id),
         "action": each(action),
-        "position_id": legs["position_id"].to_numpy(object),
-        "kind": legs["kind"].to_numpy(object),
-        "expiry": legs["expiry"].to_numpy("datetime64[ns]"),
-        "leg": legs["leg"].to_numpy(object),
-        "put_call": legs["put_call"].to_numpy(object),
-        "strike": legs["strike"].to_numpy(float),
+        "position_id": position_id,
+        "kind": column(legs, "kind"),
+        "expiry": column(legs, "expiry"),
+        "leg": column(legs, "leg"),
+        "put_call": column(legs, "put_call"),
+        "strike": column(legs, "strike"),
         "contracts": np.full(n, int(units), dtype=np.int64),
         "limit_price": fill.price,
         "reason": each(reason),
         "side": fill.side,
-        "qty": legs["qty"].to_numpy(float),
-        "mid": legs["mark"].to_numpy(float),
+        "qty": column(legs, "qty"),
+        "mid": column(legs, "mark"),
         "commission": fill.leg_commission,
     }
 

@@ -31,12 +31,14 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import Any
+from functools import cached_property
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
 
 from tasks.conventions import MULTIPLIER
+from tasks.structures.legs import FloatArray
 
 BOOK_LEG_COLUMNS: tuple[str, ...] = (
     "position_id",
@@ -99,6 +101,90 @@ def hedge_id(legs: pd.DataFrame, kind: str = "vix_call") -> str:
     return f"{prefix}-{expiry}-{_fmt_strike(legs['strike'].to_numpy(float)[i])}"
 
 
+class LegArrays(NamedTuple):
+    """The columns of a book leg frame that a close's rules read, as arrays.
+
+    The marks, the exits, the free slots, the hedge plan and the account row all read the
+    same few columns of a book of a few dozen legs; a column read off a frame costs more
+    than the arithmetic done on it, so a session reads them once (:attr:`BookState.leg_arrays`).
+    """
+
+    position_id: np.ndarray  # object
+    kind: np.ndarray  # object
+    underlying: np.ndarray  # object
+    expiry: np.ndarray  # datetime64[ns]
+    leg: np.ndarray  # object
+    put_call: np.ndarray  # object
+    strike: FloatArray
+    qty: FloatArray
+    contracts: np.ndarray  # int64
+    entry_price: FloatArray
+    mark: FloatArray
+    pricing_source: np.ndarray  # object
+
+    @classmethod
+    def of(cls, legs: pd.DataFrame) -> LegArrays:
+        """The arrays of a book leg frame (:data:`BOOK_LEG_COLUMNS`)."""
+        return cls(*(legs[c].to_numpy(_ARRAY_DTYPES[c]) for c in cls._fields))
+
+    def select(self, mask: np.ndarray) -> LegArrays:
+        """The arrays of the legs where ``mask`` holds (a frame filtered by the same mask)."""
+        return LegArrays(*(a[mask] for a in self))
+
+    @classmethod
+    def stacked(cls, parts: list[LegArrays]) -> LegArrays:
+        """The arrays of frames stacked in the order of ``parts`` (``pd.concat`` of them)."""
+        return cls(*(np.concatenate(columns) for columns in zip(*parts, strict=True)))
+
+
+_ARRAY_DTYPES: dict[str, object] = {
+    "position_id": object,
+    "kind": object,
+    "underlying": object,
+    "expiry": "datetime64[ns]",
+    "leg": object,
+    "put_call": object,
+    "strike": float,
+    "qty": float,
+    "contracts": np.int64,
+    "entry_price": float,
+    "mark": float,
+    "pricing_source": object,
+}
+
+
+def column(legs: pd.DataFrame | LegArrays, name: str) -> np.ndarray:
+    """Column ``name`` of a book leg frame, or of its :class:`LegArrays` already read.
+
+    The rules take either: the step hands them the arrays it has read, any other caller a
+    frame (of which only the columns a rule needs are then read).
+    """
+    if isinstance(legs, LegArrays):
+        return getattr(legs, name)  # type: ignore[no-any-return]
+    return legs[name].to_numpy(_ARRAY_DTYPES[name])
+
+
+class KindValues(NamedTuple):
+    """The marked value (USD) of a book's condor legs, of its hedge legs and of all of them."""
+
+    condor: float
+    hedge: float
+    total: float  # = options_value
+
+
+def kind_values(legs: pd.DataFrame | LegArrays) -> KindValues:
+    """:class:`KindValues` of ``legs``, from one valuation of the legs."""
+    kind = column(legs, "kind")
+    if not len(kind):
+        return KindValues(0.0, 0.0, 0.0)
+    values = leg_values(legs)
+    return KindValues(
+        float(values[kind == "condor"].sum()),
+        float(values[kind == "hedge"].sum()),
+        float(values.sum()),
+    )
+
+
 @dataclass(frozen=True)
 class BookState:
     """A portfolio's book and account at one session's close (after that session's orders).
@@ -124,11 +210,44 @@ class BookState:
     monetised: bool = False  # hedge sold at VIX ≥ monetise level, not yet rebought
 
     def with_(self, **changes: object) -> BookState:
-        return replace(self, **changes)  # type: ignore[arg-type]
+        """A copy with ``changes``; what was read off the legs (:attr:`leg_arrays`,
+        :attr:`marked_values`) is kept when the legs are not among them."""
+        new = replace(self, **changes)  # type: ignore[arg-type]
+        if "legs" not in changes:
+            for name in _READ_OFF_LEGS:  # a cached_property keeps its value in the instance dict
+                if name in self.__dict__:
+                    new.__dict__[name] = self.__dict__[name]
+        return new
+
+    def with_legs(self, legs: pd.DataFrame, arrays: LegArrays, **changes: object) -> BookState:
+        """:meth:`with_` new ``legs`` whose arrays the caller holds already
+        (``arrays`` = ``LegArrays.of(legs)``: a step keeps the two in step as it trades, so
+        the next step starts without reading the frame again)."""
+        new = self.with_(legs=legs, **changes)
+        new.__dict__["leg_arrays"] = arrays  # where the cached_property keeps its value
+        return new
 
     @property
     def holdings_value(self) -> float:
         return float(sum(v for v, _ in self.holdings))
+
+    # Read off ``legs`` once per state, when first asked (a state's legs are never changed in
+    # place: a step makes a new state). A step hands the state it makes the arrays it kept
+    # in step as it traded (with_legs) and reads the marked values for its account row; the
+    # next step starts from both.
+
+    @cached_property
+    def leg_arrays(self) -> LegArrays:
+        """The legs' columns as arrays (:class:`LegArrays`)."""
+        return LegArrays.of(self.legs)
+
+    @cached_property
+    def marked_values(self) -> KindValues:
+        """The marked value of the legs by kind: the P&L of the next close starts from it."""
+        return kind_values(self.leg_arrays)
+
+
+_READ_OFF_LEGS = ("leg_arrays", "marked_values")
 
 
 def start_state(
@@ -161,42 +280,37 @@ def start_state(
     )
 
 
-def leg_values(legs: pd.DataFrame, price_col: str = "mark") -> np.ndarray:
-    """USD value of each leg held: ``100 · qty · contracts · price``."""
-    return (
-        MULTIPLIER
-        * legs["qty"].to_numpy(float)
-        * legs["contracts"].to_numpy(float)
-        * legs[price_col].to_numpy(float)
-    )
+def leg_values(legs: pd.DataFrame | LegArrays, price_col: str = "mark") -> np.ndarray:
+    """USD value of each leg held: ``100 · qty · contracts · price`` (``price_col``:
+    ``mark`` or ``entry_price``)."""
+    qty, contracts = column(legs, "qty"), column(legs, "contracts").astype(float)
+    return MULTIPLIER * qty * contracts * column(legs, price_col)
 
 
-def options_value(legs: pd.DataFrame) -> float:
+def options_value(legs: pd.DataFrame | LegArrays) -> float:
     """Marked value of every option held (USD; net short condors are negative)."""
-    return float(leg_values(legs).sum()) if len(legs) else 0.0
+    return float(leg_values(legs).sum()) if len(column(legs, "kind")) else 0.0
 
 
-def capital_at_risk(legs: pd.DataFrame) -> float:
+def capital_at_risk(legs: pd.DataFrame | LegArrays) -> float:
     """SPEC §6: Σ condor max loss ``100·(W − C)·contracts`` + Σ hedge premium paid (USD).
 
     ``C`` is the entry credit per contract, ``W`` the wider wing; a hedge's premium paid is
     ``100·Σ qty·entry_price·units``.
     """
-    if legs.empty:
+    pid = column(legs, "position_id")
+    if not len(pid):
         return 0.0
-    # per leg, then summed per position (numpy: this runs every session of a warm start)
-    pid = legs["position_id"].to_numpy()
+    # per leg, then summed per position (numpy: this runs every session)
     codes, uniq = pd.factorize(pid)
-    n = legs["contracts"].to_numpy(float)
-    paid = np.bincount(
-        codes, legs["qty"].to_numpy(float) * legs["entry_price"].to_numpy(float), len(uniq)
-    )
+    n = column(legs, "contracts").astype(float)
+    paid = np.bincount(codes, column(legs, "qty") * column(legs, "entry_price"), len(uniq))
     units = np.zeros(len(uniq))
     units[codes] = n
     is_condor = np.zeros(len(uniq), bool)
-    is_condor[codes] = legs["kind"].to_numpy() == "condor"
-    leg = legs["leg"].to_numpy()
-    k = legs["strike"].to_numpy(float)
+    is_condor[codes] = column(legs, "kind") == "condor"
+    leg = column(legs, "leg")
+    k = column(legs, "strike")
     width = np.zeros(len(uniq))
     for lo, hi in (("long_put", "short_put"), ("short_call", "long_call")):
         # wing width of each side, the higher strike less the lower; the wider side counts

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from schemas.config import BookParams, LadderParams
+from tasks.book.positions import LegArrays, column
 from tasks.market.expiries import days_to, nearest_expiry
 
 # --------------------------------------------------------------------------- condor exits
@@ -26,7 +27,9 @@ class Exit:
     reason: str
 
 
-def condor_exits(legs: pd.DataFrame, as_of: pd.Timestamp, rules: BookParams) -> list[Exit]:
+def condor_exits(
+    legs: pd.DataFrame | LegArrays, as_of: pd.Timestamp, rules: BookParams
+) -> list[Exit]:
     """SPEC §8 at the close, per open condor, first rule that holds wins:
 
     1. expiry on or before ``as_of`` → settle at intrinsic (``expiry``);
@@ -38,15 +41,15 @@ def condor_exits(legs: pd.DataFrame, as_of: pd.Timestamp, rules: BookParams) -> 
     contract), the same order of tests as the modelled history (``tasks.history``).
     """
     out: list[Exit] = []
-    c = legs["kind"].to_numpy(object) == "condor"
+    c = column(legs, "kind") == "condor"
     if not c.any():
         return out
     # the condor legs' arrays (no frame filter: this runs every session)
-    pids = legs["position_id"].to_numpy(object)[c]
-    qty = legs["qty"].to_numpy(float)[c]
-    entry = qty * legs["entry_price"].to_numpy(float)[c]
-    mark = qty * legs["mark"].to_numpy(float)[c]
-    days = days_to(legs["expiry"], as_of)[c]
+    pids = column(legs, "position_id")[c]
+    qty = column(legs, "qty")[c]
+    entry = qty * column(legs, "entry_price")[c]
+    mark = qty * column(legs, "mark")[c]
+    days = days_to(column(legs, "expiry")[c], as_of)
     for pid in sorted(set(pids)):  # a handful of tranches
         m = pids == pid
         dte = int(days[m].max())
@@ -94,23 +97,26 @@ class Slot:
     expiry: pd.Timestamp
 
 
-def free_slots(legs: pd.DataFrame, as_of: pd.Timestamp, ladder: LadderParams) -> list[Slot]:
+def free_slots(
+    legs: pd.DataFrame | LegArrays, as_of: pd.Timestamp, ladder: LadderParams
+) -> list[Slot]:
     """The ladder slots a new tranche may fill today (SPEC §7 step 1, §10 step 4).
 
     At most ``n_tranches − (open condors)`` slots, never one whose expiry the book already
     holds. Slots are taken longest target DTE first: a ladder is refilled at its far end,
     so the held expiries stay staggered as they age (docs/method-notes.md).
     """
-    condor = legs["kind"].to_numpy(object) == "condor"  # arrays: this runs every session
-    held = set(pd.DatetimeIndex(legs["expiry"].to_numpy("datetime64[ns]")[condor]).normalize())
-    n_open = len(set(legs["position_id"].to_numpy(object)[condor]))
-    room = ladder.n_tranches - n_open
+    condor = column(legs, "kind") == "condor"  # arrays: this runs every session
+    room = ladder.n_tranches - len(set(column(legs, "position_id")[condor]))
     if room <= 0:
-        return []
-    slots = []
+        return []  # a full ladder: most sessions
+    # the held expiries as days (a ladder expiry is a date: the same test as normalised stamps)
+    held = set(column(legs, "expiry")[condor].astype("datetime64[D]").tolist())
+    as_of = pd.Timestamp(as_of)
+    slots: list[Slot] = []
     for dte in sorted(ladder.target_dtes[: ladder.n_tranches], reverse=True):
-        expiry = slot_expiry(pd.Timestamp(as_of), int(dte))
-        if expiry not in held and all(s.expiry != expiry for s in slots):
+        expiry = slot_expiry(as_of, int(dte))
+        if expiry.date() not in held and all(s.expiry != expiry for s in slots):
             slots.append(Slot(int(dte), expiry))
     return slots[:room]
 
@@ -143,32 +149,32 @@ _NO_UNITS = HeldUnits(
 )
 
 
-def hedge_long_calls(legs: pd.DataFrame) -> np.ndarray:
+def hedge_long_calls(legs: pd.DataFrame | LegArrays) -> np.ndarray:
     """Mask of each hedge position's long call: one leg per unit held (it carries the
     unit's expiry and contracts)."""
-    if not len(legs):
+    kind = column(legs, "kind")
+    if not len(kind):
         return np.zeros(0, dtype=bool)
-    return (legs["kind"].to_numpy(object) == "hedge") & (
-        legs["leg"].to_numpy(object) == "long_call"
-    )
+    return (kind == "hedge") & (column(legs, "leg") == "long_call")
 
 
-def hedge_units(legs: pd.DataFrame) -> int:
+def hedge_units(legs: pd.DataFrame | LegArrays) -> int:
     """Hedge units held over every hedge position."""
-    if not len(legs):
+    mask = hedge_long_calls(legs)
+    if not len(mask):
         return 0
-    return int(legs["contracts"].to_numpy(np.int64)[hedge_long_calls(legs)].sum())
+    return int(column(legs, "contracts")[mask].sum())
 
 
-def hedge_units_held(legs: pd.DataFrame) -> HeldUnits:
+def hedge_units_held(legs: pd.DataFrame | LegArrays) -> HeldUnits:
     """Per hedge position: units and the expiry of its long leg, shortest first."""
     mask = hedge_long_calls(legs)
     if not mask.any():
         return _NO_UNITS
     # plain arrays, ordered in Python (a unit or two): this runs several times a session
-    pid = legs["position_id"].to_numpy(object)[mask]
-    units = legs["contracts"].to_numpy(np.int64)[mask]
-    expiry = legs["expiry"].to_numpy("datetime64[ns]")[mask]
+    pid = column(legs, "position_id")[mask]
+    units = column(legs, "contracts")[mask]
+    expiry = column(legs, "expiry")[mask]
     if len(pid) > 1:
         order = sorted(range(len(pid)), key=lambda i: (expiry[i], pid[i]))
         pid, units, expiry = pid[order], units[order], expiry[order]
@@ -176,7 +182,7 @@ def hedge_units_held(legs: pd.DataFrame) -> HeldUnits:
 
 
 def plan_hedge(
-    legs: pd.DataFrame,
+    legs: pd.DataFrame | LegArrays,
     as_of: pd.Timestamp,
     vix: float,
     target_units: int,

@@ -18,15 +18,15 @@ import pandas as pd
 
 from schemas.config import Params
 from tasks.book.account import account_frame, carry
-from tasks.book.marks import mark_book
+from tasks.book.marks import close_marks
 from tasks.book.orders import Costs, Fill, OrderBlock, order_block, orders_frame, trade
 from tasks.book.positions import (
     BOOK_LEG_COLUMNS,
     BookState,
+    LegArrays,
     capital_at_risk,
     condor_id,
     hedge_id,
-    leg_values,
 )
 from tasks.book.rules import (
     Slot,
@@ -132,9 +132,9 @@ class _Ledger:
         self.realised = 0.0
         self.orders: list[OrderBlock] = []
 
-    def record(self, action: str, legs: pd.DataFrame, fill: Fill, units: int,
+    def record(self, action: str, legs: LegArrays, fill: Fill, units: int,
                reason: str) -> None:  # fmt: skip
-        kind = str(legs["kind"].iloc[0])
+        kind = str(legs.kind[0])
         self.flow[kind] += fill.flow - fill.commission  # net: what the cash account sees
         self.commission[kind] += fill.commission
         oid = f"{self.as_of:%Y%m%d}-{self.portfolio_id}-{len(self.orders) + 1:02d}"
@@ -142,178 +142,181 @@ class _Ledger:
             order_block(self.as_of, self.portfolio_id, oid, action, legs, fill, units, reason)
         )
 
-    def close(self, legs: pd.DataFrame, units: int, costs: Costs, action: str, reason: str,
+    def close(self, legs: LegArrays, units: int, costs: Costs, action: str, reason: str,
               settle: bool = False) -> None:  # fmt: skip
         fill = trade(legs, units, opening=False, costs=costs, settle=settle)
-        qty, entry = legs["qty"].to_numpy(float), legs["entry_price"].to_numpy(float)
-        gain = 100.0 * qty * units * (fill.price - entry)
+        gain = 100.0 * legs.qty * units * (fill.price - legs.entry_price)
         self.realised += float(gain.sum()) - fill.commission
         self.record(action, legs, fill, units, reason)
 
-    def open(self, legs: pd.DataFrame, units: int, costs: Costs, action: str,
-             reason: str) -> pd.DataFrame:  # fmt: skip
+    def open(self, legs: LegArrays, units: int, costs: Costs, action: str,
+             reason: str) -> LegArrays:  # fmt: skip
+        """Fill a new position's legs; they come back with the fill as their entry price."""
         fill = trade(legs, units, opening=True, costs=costs)
         self.realised -= fill.commission
         self.record(action, legs, fill, units, reason)
-        return legs.assign(entry_price=fill.price)
+        return legs._replace(entry_price=fill.price)
 
 
-def _new_position(legs: pd.DataFrame, pid: str, kind: str, underlying: str, units: int,
-                  as_of: pd.Timestamp, iv: float) -> pd.DataFrame:  # fmt: skip
-    return pd.DataFrame(
-        {
-            "position_id": pid,
-            "kind": kind,
-            "underlying": underlying,
-            "expiry": pd.DatetimeIndex(legs["expiry"]).astype("datetime64[ns]"),
-            "leg": legs["leg"].to_numpy(),
-            "put_call": legs["put_call"].to_numpy(),
-            "strike": legs["strike"].to_numpy(float),
-            "qty": legs["qty"].to_numpy(float),
-            "contracts": np.int64(units),
-            "opened_on": as_of,
-            "entry_price": np.nan,
-            "mark": legs["model_price"].to_numpy(float),
-            "iv": iv,
-            "pricing_source": legs["pricing_source"].to_numpy(),
-        }
-    )[list(BOOK_LEG_COLUMNS)]
+def _new_position(legs: pd.DataFrame, pid: str, kind: str, underlying: str,
+                  units: int) -> LegArrays:  # fmt: skip
+    """The arrays of a position about to open, from its legs as priced today (``expiry, leg,
+    put_call, strike, qty, model_price, pricing_source``): marked at today's price, the entry
+    price left to the fill."""
+    n = len(legs)
+    return LegArrays(
+        position_id=np.full(n, pid, dtype=object),
+        kind=np.full(n, kind, dtype=object),
+        underlying=np.full(n, underlying, dtype=object),
+        expiry=legs["expiry"].to_numpy("datetime64[ns]"),
+        leg=legs["leg"].to_numpy(object),
+        put_call=legs["put_call"].to_numpy(object),
+        strike=legs["strike"].to_numpy(float),
+        qty=legs["qty"].to_numpy(float),
+        contracts=np.full(n, units, dtype=np.int64),
+        entry_price=np.full(n, np.nan),
+        mark=legs["model_price"].to_numpy(float),
+        pricing_source=legs["pricing_source"].to_numpy(object),
+    )
 
 
-def _apply_exits(legs: pd.DataFrame, as_of: pd.Timestamp, params: Params, costs: Costs,
-                 ledger: _Ledger) -> pd.DataFrame:  # fmt: skip
-    if legs.empty:
-        return legs
+def _position_frame(position: LegArrays, as_of: pd.Timestamp, iv: float) -> pd.DataFrame:
+    """The book frame (:data:`BOOK_LEG_COLUMNS`) of a position opened on ``as_of``."""
+    columns: dict[str, object] = {**position._asdict(), "opened_on": as_of, "iv": iv}
+    return pd.DataFrame({c: columns[c] for c in BOOK_LEG_COLUMNS})
+
+
+def _stack(legs: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
+    """The legs held with new positions' legs after them (an empty book: the new legs)."""
+    return pd.concat([legs, new], ignore_index=True) if len(legs) else new
+
+
+def _apply_exits(legs: pd.DataFrame, arrays: LegArrays, as_of: pd.Timestamp, params: Params,
+                 costs: Costs, ledger: _Ledger) -> tuple[pd.DataFrame, LegArrays]:  # fmt: skip
+    if not len(arrays.kind):
+        return legs, arrays
     # masks on plain arrays, one filter at the end: this runs every session
-    pid = legs["position_id"].to_numpy(object)
-    closed = np.zeros(len(legs), dtype=bool)
-    for ex in condor_exits(legs, as_of, params.book):
+    pid = arrays.position_id
+    closed = np.zeros(len(pid), dtype=bool)
+    for ex in condor_exits(arrays, as_of, params.book):
         m = pid == ex.position_id
-        g = legs[m]
-        ledger.close(g, int(g["contracts"].iloc[0]), costs, "close", ex.reason,
+        g = arrays.select(m)
+        ledger.close(g, int(g.contracts[0]), costs, "close", ex.reason,
                      settle=ex.rule == "expiry")  # fmt: skip
         closed |= m
     # expired hedge legs settle too (a unit is normally rolled long before)
-    expired = (
-        (legs["kind"].to_numpy(object) == "hedge")
-        & (legs["expiry"].to_numpy("datetime64[ns]") <= np.datetime64(as_of, "ns"))
-        & ~closed
-    )
+    expired = (arrays.kind == "hedge") & (arrays.expiry <= np.datetime64(as_of, "ns")) & ~closed
     for p in sorted(set(pid[expired])):
         m = pid == p
-        g = legs[m]
-        ledger.close(g, int(g["contracts"].iloc[0]), costs, "close", "expiry: settled", True)
+        g = arrays.select(m)
+        ledger.close(g, int(g.contracts[0]), costs, "close", "expiry: settled", True)
         closed |= m
-    return legs[~closed] if closed.any() else legs
+    if not closed.any():
+        return legs, arrays
+    return legs[~closed], arrays.select(~closed)
 
 
-def _open_condors(legs: pd.DataFrame, decision: SizingDecision, slots: list[Slot],
-                  as_of: pd.Timestamp, costs: Costs, ledger: _Ledger) -> pd.DataFrame:  # fmt: skip
+def _open_condors(legs: pd.DataFrame, arrays: LegArrays, decision: SizingDecision,
+                  slots: list[Slot], as_of: pd.Timestamp, costs: Costs,
+                  ledger: _Ledger) -> tuple[pd.DataFrame, LegArrays]:  # fmt: skip
     if not any(nc.contracts > 0 for nc in decision.condors):
-        return legs  # most sessions open nothing
-    condor = legs["kind"].to_numpy(object) == "condor"
-    held = set(pd.DatetimeIndex(legs["expiry"].to_numpy("datetime64[ns]")[condor]))
+        return legs, arrays  # most sessions open nothing
+    condor = arrays.kind == "condor"
+    held = set(pd.DatetimeIndex(arrays.expiry[condor]))
     by_dte = {s.target_dte: s for s in slots}
+    opened: list[LegArrays] = []
     for nc in decision.condors:
         expiry = pd.Timestamp(nc.legs["expiry"].iloc[0])
         # defence in depth: only the free slots, never an expiry already held (SPEC §7 step 1)
         if nc.contracts <= 0 or nc.target_dte not in by_dte or expiry in held:
             continue
-        pid = condor_id(nc.legs)
-        new = _new_position(nc.legs, pid, "condor", "SPX", nc.contracts, as_of, np.nan)
+        new = _new_position(nc.legs, condor_id(nc.legs), "condor", "SPX", nc.contracts)
         reason = f"free ladder slot {nc.target_dte} DTE: new tranche, {nc.contracts} contracts"
-        new = ledger.open(new, nc.contracts, costs, "open", reason)
-        legs = pd.concat([legs, new], ignore_index=True) if len(legs) else new
+        opened.append(ledger.open(new, nc.contracts, costs, "open", reason))
         held.add(expiry)
-    return legs
+    if not opened:
+        return legs, arrays
+    new = LegArrays.stacked(opened)  # one frame for the day's tranches
+    return _stack(legs, _position_frame(new, as_of, np.nan)), LegArrays.stacked([arrays, new])
 
 
-def _of(legs: pd.DataFrame, pid: str) -> np.ndarray:
-    """Mask of the legs of position ``pid``."""
-    return legs["position_id"].to_numpy(object) == pid
-
-
-def _buy_hedge(legs: pd.DataFrame, unit: pd.DataFrame, units: int, action: str, reason: str,
-               as_of: pd.Timestamp, iv: float, costs: Costs, ledger: _Ledger,
-               kind: str) -> pd.DataFrame:  # fmt: skip
+def _buy_hedge(legs: pd.DataFrame, arrays: LegArrays, unit: pd.DataFrame, units: int,
+               action: str, reason: str, as_of: pd.Timestamp, iv: float, costs: Costs,
+               ledger: _Ledger, kind: str) -> tuple[pd.DataFrame, LegArrays]:  # fmt: skip
     pid = hedge_id(unit, kind)
-    new = _new_position(unit, pid, "hedge", "VIX", units, as_of, iv)
-    new = ledger.open(new, units, costs, action, reason)
-    mine = _of(legs, pid)
+    new = ledger.open(_new_position(unit, pid, "hedge", "VIX", units), units, costs, action,
+                      reason)  # fmt: skip
+    mine = arrays.position_id == pid
     if not mine.any():
-        return pd.concat([legs, new], ignore_index=True) if len(legs) else new
+        return _stack(legs, _position_frame(new, as_of, iv)), LegArrays.stacked([arrays, new])
     # adding to a unit already held: one position, contract-weighted entry price
-    old = legs[mine].reset_index(drop=True)
-    n0 = old["contracts"].to_numpy(float)
-    entry = (
-        old["entry_price"].to_numpy(float) * n0 + new["entry_price"].to_numpy(float) * units
-    ) / (n0 + units)
-    merged = old.assign(contracts=(n0 + units).astype(np.int64), entry_price=entry,
-                        mark=new["mark"].to_numpy(float))  # fmt: skip
-    return pd.concat([legs[~mine], merged], ignore_index=True)
+    old = arrays.select(mine)
+    n0 = old.contracts.astype(float)
+    merged = old._replace(
+        contracts=(n0 + units).astype(np.int64),
+        entry_price=(old.entry_price * n0 + new.entry_price * units) / (n0 + units),
+        mark=new.mark,
+    )
+    changed = {"contracts": merged.contracts, "entry_price": merged.entry_price,
+               "mark": merged.mark}  # fmt: skip
+    frame = legs[mine].reset_index(drop=True).assign(**changed)
+    legs = pd.concat([legs[~mine], frame], ignore_index=True)
+    return legs, LegArrays.stacked([arrays.select(~mine), merged])
 
 
-def _manage_hedge(legs: pd.DataFrame, state: BookState, day: MarketDay, decision: SizingDecision,
-                  params: Params, costs: Costs, ledger: _Ledger,
-                  vov: float) -> tuple[pd.DataFrame, bool, str]:  # fmt: skip
+def _manage_hedge(legs: pd.DataFrame, arrays: LegArrays, state: BookState, day: MarketDay,
+                  decision: SizingDecision, params: Params, costs: Costs, ledger: _Ledger,
+                  vov: float) -> tuple[pd.DataFrame, LegArrays, bool, str]:  # fmt: skip
     as_of = day.ctx.as_of
-    held = hedge_units_held(legs)
-    plan = plan_hedge(legs, as_of, day.ctx.vix, decision.hedge_target, state.monetised,
+    held = hedge_units_held(arrays)
+    plan = plan_hedge(arrays, as_of, day.ctx.vix, decision.hedge_target, state.monetised,
                       params.book, held)  # fmt: skip
     unit = decision.hedge_legs
     if plan.monetise:
         for pid in held.position_id:
-            g = legs[_of(legs, pid)]
-            ledger.close(g, int(g["contracts"].iloc[0]), costs, "close", plan.reason)
-            legs = legs[~_of(legs, pid)]
-        return legs, plan.monetised, plan.reason
+            mine = arrays.position_id == pid
+            ledger.close(arrays.select(mine), int(arrays.contracts[mine][0]), costs, "close",
+                         plan.reason)  # fmt: skip
+            legs, arrays = legs[~mine], arrays.select(~mine)
+        return legs, arrays, plan.monetised, plan.reason
     for pid in plan.rolls:
-        g = legs[_of(legs, pid)]
-        n = int(g["contracts"].iloc[0])
-        days = int((pd.Timestamp(g["expiry"].max()) - as_of).days)
+        mine = arrays.position_id == pid
+        g = arrays.select(mine)
+        n = int(g.contracts[0])
+        days = int((pd.Timestamp(g.expiry.max()) - as_of).days)
         why = f"roll: {days} days left on the long leg ≤ {params.book.hedge_roll_days}"
         ledger.close(g, n, costs, "roll", why)
-        legs = legs[~_of(legs, pid)]
-        legs = _buy_hedge(legs, unit, n, "roll", why, as_of, vov, costs, ledger,
-                          decision.hedge_kind)  # fmt: skip
+        legs, arrays = legs[~mine], arrays.select(~mine)
+        legs, arrays = _buy_hedge(legs, arrays, unit, n, "roll", why, as_of, vov, costs, ledger,
+                                  decision.hedge_kind)  # fmt: skip
     to_sell = plan.sell
-    for pid in hedge_units_held(legs).position_id if to_sell > 0 else ():  # shortest first
+    for pid in hedge_units_held(arrays).position_id if to_sell > 0 else ():  # shortest first
         if to_sell <= 0:
             break
-        g = legs[_of(legs, pid)]
-        n = int(g["contracts"].iloc[0])
+        mine = arrays.position_id == pid
+        g = arrays.select(mine)
+        n = int(g.contracts[0])
         k = min(n, to_sell)
         ledger.close(g, k, costs, "close" if k == n else "adjust", plan.reason)
         if k == n:
-            legs = legs[~_of(legs, pid)]
+            legs, arrays = legs[~mine], arrays.select(~mine)
         else:
-            legs = legs.assign(contracts=np.where(_of(legs, pid), n - k, legs["contracts"]))
+            contracts = np.where(mine, n - k, arrays.contracts)
+            legs, arrays = legs.assign(contracts=contracts), arrays._replace(contracts=contracts)
         to_sell -= k
     if plan.buy > 0 and not unit.empty:
-        held_ids = legs["position_id"].to_numpy(object)
+        held_ids = arrays.position_id
         action = "adjust" if (held_ids == hedge_id(unit, decision.hedge_kind)).any() else "open"
-        legs = _buy_hedge(legs, unit, plan.buy, action, plan.reason, as_of, vov, costs, ledger,
-                          decision.hedge_kind)  # fmt: skip
-    return legs, plan.monetised, plan.reason
+        legs, arrays = _buy_hedge(legs, arrays, unit, plan.buy, action, plan.reason, as_of, vov,
+                                  costs, ledger, decision.hedge_kind)  # fmt: skip
+    return legs, arrays, plan.monetised, plan.reason
 
 
-def _condor_contracts(legs: pd.DataFrame) -> int:
+def _condor_contracts(legs: LegArrays) -> int:
     """Contracts held over all condor positions (each position counted once)."""
-    kind = legs["kind"].to_numpy(object)
-    per = dict(zip(legs["position_id"].to_numpy(object)[kind == "condor"],
-                   legs["contracts"].to_numpy(np.int64)[kind == "condor"], strict=True))  # fmt: skip
+    condor = legs.kind == "condor"
+    per = dict(zip(legs.position_id[condor], legs.contracts[condor], strict=True))
     return int(sum(per.values()))
-
-
-def _kind_values(legs: pd.DataFrame) -> dict[str, float]:
-    """The marked value of the condor legs, of the hedge legs and of all (``options_value``),
-    from one valuation of the legs."""
-    if not len(legs):
-        return {"condor": 0.0, "hedge": 0.0, "all": 0.0}
-    values, kind = leg_values(legs), legs["kind"].to_numpy()
-    out = {k: float(values[kind == k].sum()) for k in ("condor", "hedge")}
-    out["all"] = float(values.sum())
-    return out
 
 
 def step_book(state: BookState, day: MarketDay, sizing_fn: SizingFn, params: Params) -> StepResult:
@@ -342,52 +345,57 @@ def step_book(state: BookState, day: MarketDay, sizing_fn: SizingFn, params: Par
     c = carry(days, r_spx, state.holdings, state.cash, state.tbills, ctx.risk_free,
               params.risk.r_sweep, state.margin_debt, state.margin_rate, state.box_debt,
               box_rate)  # fmt: skip
-    prev_value = _kind_values(state.legs)
+    prev_value = state.marked_values  # read when the previous step made the state
 
-    # (2) mark, (3) exits
+    # (2) mark, (3) exits; the legs' columns read once (the previous step read them already)
     ledger = _Ledger(as_of, state.portfolio_id)
-    legs = mark_book(state.legs, ctx, day.chain, pr.div_yield, vov, pr)
-    legs = _apply_exits(legs, as_of, params, costs, ledger)
+    legs, arrays = state.legs, state.leg_arrays
+    if len(arrays.kind):
+        marks = close_marks(arrays, ctx, day.chain, pr.div_yield, vov, pr)
+        legs, arrays = marks.on_frame(legs), marks.on_arrays(arrays)
+    legs, arrays = _apply_exits(legs, arrays, as_of, params, costs, ledger)
     cash = state.cash + c.cash_interest - c.debt_cost + sum(ledger.flow.values())
-    interim = state.with_(as_of=as_of, legs=legs, cash=cash, tbills=c.tbills,
-                          holdings=c.holdings, spot=ctx.spot)  # fmt: skip
+    interim = state.with_legs(legs, arrays, as_of=as_of, cash=cash, tbills=c.tbills,
+                              holdings=c.holdings, spot=ctx.spot)  # fmt: skip
 
     # (4) new tranches in the free slots, sized with the open book counted
-    slots = free_slots(legs, as_of, params.ladder)
+    slots = free_slots(arrays, as_of, params.ladder)
     decision = sizing_fn(interim, day, slots)
-    legs = _open_condors(legs, decision, slots, as_of, costs, ledger)
+    legs, arrays = _open_condors(legs, arrays, decision, slots, as_of, costs, ledger)
 
     # (5) the hedge
-    legs, monetised, hedge_note = _manage_hedge(legs, state, day, decision, params, costs,
-                                                ledger, vov)  # fmt: skip
+    legs, arrays, monetised, hedge_note = _manage_hedge(legs, arrays, state, day, decision,
+                                                        params, costs, ledger, vov)  # fmt: skip
     notes.append(hedge_note)
 
     # (6) the account
-    legs = legs.reset_index(drop=True)
+    if not legs.index.equals(pd.RangeIndex(len(legs))):  # a position closed: renumber the rows
+        legs = legs.reset_index(drop=True)
     flows = sum(ledger.flow.values())
     cash = state.cash + c.cash_interest - c.debt_cost + flows
-    value = _kind_values(legs)
-    mv = value["all"]  # = options_value(legs)
-    kind_pnl = {k: value[k] - prev_value[k] + ledger.flow[k] for k in ("condor", "hedge")}
-    sleeve = kind_pnl["condor"] + kind_pnl["hedge"]
+    held = state.with_legs(legs, arrays, as_of=as_of, cash=cash, tbills=c.tbills,
+                           holdings=c.holdings, spot=ctx.spot, monetised=monetised)  # fmt: skip
+    value = held.marked_values  # kept with the state: the next close starts from it
+    mv = value.total  # = options_value(legs)
+    condor_pnl = value.condor - prev_value.condor + ledger.flow["condor"]
+    hedge_pnl = value.hedge - prev_value.hedge + ledger.flow["hedge"]
+    sleeve = condor_pnl + hedge_pnl
     pnl = sleeve + c.holdings_pnl + c.carry_pnl
     holdings_value = float(sum(v for v, _ in c.holdings))
     nav = cash + c.tbills + holdings_value + mv + state.other - state.margin_debt - state.box_debt
     peak = max(state.peak_nav, nav)
-    new_state = state.with_(as_of=as_of, legs=legs, cash=cash, tbills=c.tbills,
-                            holdings=c.holdings, nav=nav, peak_nav=peak, spot=ctx.spot,
-                            monetised=monetised)  # fmt: skip
+    new_state = held.with_(nav=nav, peak_nav=peak)  # the legs' arrays and values go with it
     row = {
         "as_of": as_of,
         "portfolio_id": state.portfolio_id,
         "nav": nav,
         "cash": cash,
-        "capital_at_risk": capital_at_risk(legs),
+        "capital_at_risk": capital_at_risk(arrays),
         "pnl": pnl,
         "realised_pnl": ledger.realised,
         "unrealised_pnl": sleeve - ledger.realised,
-        "condor_pnl": kind_pnl["condor"],
-        "hedge_pnl": kind_pnl["hedge"],
+        "condor_pnl": condor_pnl,
+        "hedge_pnl": hedge_pnl,
         "drawdown": nav / peak - 1.0 if peak > 0 else 0.0,
         "tbills": c.tbills,
         "holdings_value": holdings_value,
@@ -395,8 +403,8 @@ def step_book(state: BookState, day: MarketDay, sizing_fn: SizingFn, params: Par
         "holdings_pnl": c.holdings_pnl,
         "carry_pnl": c.carry_pnl,
         "commissions": sum(ledger.commission.values()),
-        "condor_contracts": _condor_contracts(legs),
-        "hedge_units": hedge_units(legs),
+        "condor_contracts": _condor_contracts(arrays),
+        "hedge_units": hedge_units(arrays),
     }
     return StepResult(new_state, ledger.orders, row, decision, notes)
 

@@ -23,7 +23,7 @@ from tasks.book import (
     step_book,
 )
 from tasks.book.account import carry
-from tasks.book.positions import condor_id, empty_legs, hedge_id
+from tasks.book.positions import LegArrays, condor_id, empty_legs, hedge_id, kind_values
 from tasks.market.chain import Chain
 from tasks.market.frame import MarketContext
 from tasks.market.pricing import rate_from_tbill
@@ -345,6 +345,37 @@ def test_step_book_keeps_positions_and_never_doubles_an_expiry() -> None:
     for prev, cur in ((r2, r3), (r3, r4), (r4, r5)):
         diff = cur.account.iloc[0]["nav"] - prev.account.iloc[0]["nav"]
         assert diff == pytest.approx(cur.account.iloc[0]["pnl"], abs=1e-6)
+
+
+def test_a_step_carries_the_arrays_and_values_of_its_legs() -> None:
+    """The arrays and marked values a step keeps in step as it trades, and hands the next
+    step with the state, are those read afresh off the state's legs: through an open, a
+    profit take at chain mids, a hedge added to, a monetisation and a rebuy."""
+    params = Params()
+    state = start_state("p", 1_000_000.0, 300_000.0, 400_000.0, [(300_000.0, 1.0)])
+    mids = {"short_put": 4.0, "long_put": 2.5, "short_call": 3.0, "long_call": 1.5}
+    d3, d4 = pd.Timestamp("2026-07-22"), pd.Timestamp("2026-07-23")
+    sessions = [
+        (MarketDay(ctx(D1)), _sizer([NewCondor(49, condor_legs(ENTRY), 2)], 5)),
+        (MarketDay(ctx(D2), _chain(D2, mids)), _sizer([], 8)),
+        (MarketDay(ctx(d3, vix=55.0)), _sizer([], 8)),
+        (MarketDay(ctx(d4, vix=25.0)), _sizer([], 5)),
+    ]
+    actions = []
+    for day, sizer in sessions:
+        res = step_book(state, day, sizer, params)
+        state = res.state
+        actions.append(sorted(set(res.orders["action"])))
+        fresh = LegArrays.of(state.legs)
+        for name, carried, read in zip(LegArrays._fields, state.leg_arrays, fresh, strict=True):
+            assert carried.dtype == read.dtype, name
+            np.testing.assert_array_equal(carried, read, err_msg=name)
+        assert state.marked_values == kind_values(state.legs)
+        assert res.account_row["options_value"] == state.marked_values.total
+    assert actions == [["open"], ["adjust", "close"], ["close"], ["open"]]
+    # kept while the legs stay; a state given other legs reads them afresh
+    assert state.with_(cash=0.0).leg_arrays is state.leg_arrays
+    assert state.with_(legs=empty_legs()).marked_values == (0.0, 0.0, 0.0)
 
 
 def test_step_book_refuses_to_go_backwards() -> None:

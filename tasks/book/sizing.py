@@ -38,8 +38,8 @@ RESIZE_SESSIONS = 5
 def book_positions(state: BookState, slots: list[Slot], portfolio: Portfolio) -> PositionRows:
     """The open condor legs as position rows (``qty`` = signed contracts), then a
     zero-quantity blocker on the expiry of every ladder slot that is not free today."""
-    legs = state.legs
-    c = legs["kind"].to_numpy(object) == "condor"
+    legs = state.leg_arrays  # the columns the step has read already
+    c = legs.kind == "condor"
     lad = portfolio.params.ladder
     free = {s.target_dte for s in slots}
     taken = [int(d) for d in lad.target_dtes[: lad.n_tranches] if int(d) not in free]
@@ -50,19 +50,19 @@ def book_positions(state: BookState, slots: list[Slot], portfolio: Portfolio) ->
         return np.concatenate([held[c], np.array(blockers, dtype=dtype)])
 
     return PositionRows(
-        position_id=joined(legs["position_id"].to_numpy(object), [f"SLOT-{d}" for d in taken]),
+        position_id=joined(legs.position_id, [f"SLOT-{d}" for d in taken]),
         kind=np.full(n, "condor", dtype=object),
         underlying=np.full(n, "SPX", dtype=object),
         expiry=joined(
-            legs["expiry"].to_numpy("datetime64[ns]"),
+            legs.expiry,
             [slot_expiry(as_of, d) for d in taken],
             "datetime64[ns]",
         ),
-        put_call=joined(legs["put_call"].to_numpy(object), ["P"] * len(taken)),
-        strike=joined(legs["strike"].to_numpy(float), [5.0] * len(taken), float),
+        put_call=joined(legs.put_call, ["P"] * len(taken)),
+        strike=joined(legs.strike, [5.0] * len(taken), float),
         qty=np.concatenate(
             [
-                np.round(legs["qty"].to_numpy(float)[c] * legs["contracts"].to_numpy(float)[c]),
+                np.round(legs.qty[c] * legs.contracts[c].astype(float)),
                 np.zeros(len(taken)),
             ]
         ),
@@ -224,8 +224,9 @@ def run_book(
 
 
 def _roll_due(state: BookState, as_of: pd.Timestamp, roll_days: int) -> bool:
-    m = hedge_long_calls(state.legs)  # arrays, not hedge_units_held's frame: every session
-    return bool(m.any() and (days_to(state.legs["expiry"], as_of)[m] <= roll_days).any())
+    legs = state.leg_arrays  # every session: the arrays the step has read already
+    m = hedge_long_calls(legs)
+    return bool(m.any() and (days_to(legs.expiry[m], as_of) <= roll_days).any())
 
 
 def start_from_portfolio(portfolio: Portfolio) -> BookState:

@@ -165,17 +165,18 @@ def _base_first(
     S0: float, term0: VolTerm, r0: float, S: ArrayLike, term: VolTerm, r: ArrayLike
 ) -> tuple[FloatArray, VolTerm, FloatArray]:
     """The scenarios' S, term and r, each as (1 + n_s,) with the base state first."""
-    fields = [np.asarray(getattr(term, f.name), dtype=float) for f in dataclasses.fields(term)]
-    n_s = np.broadcast_shapes(np.shape(S), np.shape(r), *(f.shape for f in fields))
-    n = int(np.prod(n_s)) if n_s else 1
+    names = [f.name for f in dataclasses.fields(term)]
+    shape = np.broadcast_shapes(
+        np.shape(S), np.shape(r), *(np.shape(getattr(term, n)) for n in names)
+    )
+    n_s = int(np.prod(shape))  # a scalar scenario: 1
 
     def first(base: ArrayLike, x: ArrayLike) -> FloatArray:
-        return np.concatenate([np.atleast_1d(np.asarray(base, dtype=float)),
-                               np.broadcast_to(np.asarray(x, dtype=float), n_s).reshape(n)])  # fmt: skip
+        x = np.broadcast_to(np.asarray(x, dtype=float), shape).reshape(n_s)
+        return np.concatenate([np.atleast_1d(np.asarray(base, dtype=float)), x])
 
-    stacked = VolTerm(*(first(getattr(term0, f.name), v)
-                        for f, v in zip(dataclasses.fields(term), fields, strict=True)))  # fmt: skip
-    return first(S0, S), stacked, first(r0, r)
+    term_all = VolTerm(*(first(getattr(term0, n), getattr(term, n)) for n in names))
+    return first(S0, S), term_all, first(r0, r)
 
 
 def position_sums(

@@ -246,3 +246,31 @@ def test_vix_term_curves_equals_the_single_date_curve_on_each_date() -> None:
         one = vix_term_curve(day, term, 8, 0.5, 3.9)
         got = many[many["as_of"] == day].reset_index(drop=True)
         pd.testing.assert_frame_equal(got, one, check_dtype=False)
+
+
+@pytest.mark.parametrize("shape", ["scalar", "legs", "scenarios x legs", "dates x expiries"])
+def test_vix_future_is_the_forward_variance_between_two_interpolations(shape: str) -> None:
+    """``vix_future`` interpolates w(T + 30d) and w(T) in one call: the same numbers as two
+    calls of ``total_variance_raw``, for every shape of T and term it is given."""
+    from tasks.market.surface import convexity_variance
+
+    ratios = np.array([0.7, 1.0, 1.6])
+    T, term = {
+        "scalar": (np.float64(40 / 365), TERM),
+        "legs": (np.array([5.0, 30.0, 90.0, 200.0, 400.0]) / 365, TERM),
+        "scenarios x legs": (np.array([5.0, 60.0, 250.0]) / 365,
+                             TERM.scaled(ratios).map(lambda v: v[:, None])),
+        "dates x expiries": (np.array([[10.0, 40.0], [70.0, 300.0], [1.0, 150.0]]) / 365,
+                             TERM.scaled(ratios).expand(-1)),
+    }[shape]  # fmt: skip
+    tau = 30 / 365
+    w1 = total_variance_raw(T + tau, term, beyond="flat_forward")
+    w0 = total_variance_raw(T, term, beyond="flat_forward")
+    want = (
+        100.0
+        * np.sqrt(np.maximum((w1 - w0) / tau, 0.0))
+        * np.exp(-0.5 * convexity_variance(T, 0.6, 3.9))
+    )
+    got = vix_future(T, term, 0.6, 3.9)
+    assert np.shape(got) == np.shape(want)
+    np.testing.assert_array_equal(got, want)

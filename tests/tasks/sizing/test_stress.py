@@ -72,3 +72,60 @@ def test_stress_of_one_short_put_by_hand() -> None:
 def test_no_legs_no_scenario_columns() -> None:
     out = stress_pnl(CTX, pd.DataFrame(columns=["position_id"]), params_for("steward"))
     assert out.shape == (5, 0)
+
+
+def _legs(
+    pid: str, underlying: str, rows: list[tuple[str, str, float, float, str]]
+) -> pd.DataFrame:
+    """A leg frame of ``(leg, put_call, strike, qty, expiry)`` rows of one position."""
+    return pd.DataFrame(
+        {
+            "position_id": pid, "kind": "condor" if underlying == "SPX" else "hedge",
+            "underlying": underlying, "expiry": [pd.Timestamp(r[4]) for r in rows],
+            "tenor_days": 0, "leg": [r[0] for r in rows], "put_call": [r[1] for r in rows],
+            "strike": [r[2] for r in rows], "qty": [r[3] for r in rows],
+            "iv": 0.95 if underlying == "VIX" else np.nan, "F": np.nan, "model_price": 0.0,
+            "delta": 0.0, "gamma": np.nan, "vega": np.nan, "theta": np.nan,
+            "pricing_source": "model",
+        }
+    )  # fmt: skip
+
+
+def test_several_leg_frames_stressed_in_one_call_equal_each_stressed_alone() -> None:
+    """The market book stresses the ladder and the hedge unit in one revaluation (base state
+    as one more scenario row): every number equals the frames stressed one by one with the
+    base and the scenarios valued apart, to the last bit."""
+    from tasks.structures import leg_values
+
+    params = params_for("steward")
+    pr, sc = params.pricing, params.sizing.scenarios
+    ladder = pd.concat(
+        [
+            _legs("IC1", "SPX", [("short_put", "P", 7000.0, -1.0, "2026-08-21"),
+                                 ("long_put", "P", 6950.0, 1.0, "2026-08-21"),
+                                 ("short_call", "C", 7800.0, -1.0, "2026-08-21"),
+                                 ("long_call", "C", 7850.0, 1.0, "2026-08-21")]),
+            _legs("IC2", "SPX", [("short_put", "P", 6800.0, -1.0, "2026-09-18"),
+                                 ("long_put", "P", 6750.0, 1.0, "2026-09-18")]),
+        ],
+        ignore_index=True,
+    )  # fmt: skip
+    hedge = _legs("ALVH-2026-10-21", "VIX", [("long_call", "C", 22.0, 1.0, "2026-10-21")])
+    both = stress_pnl(CTX, [ladder, hedge], params)
+    assert list(both.columns) == ["IC1", "IC2", "ALVH-2026-10-21"]
+    apart = pd.concat([stress_pnl(CTX, ladder, params), stress_pnl(CTX, hedge, params)], axis=1)
+    pd.testing.assert_frame_equal(both, apart, check_exact=True, check_column_type=False)
+    # and each against the two valuations done apart (base, then the scenarios)
+    names = list(sc)
+    spx = np.array([sc[n].spx_return for n in names])
+    mult = np.array([sc[n].vix_mult for n in names])
+    shift = np.array([sc[n].rate_shift for n in names])
+    for legs in (ladder, hedge):
+        base = leg_values(legs, CTX.as_of, CTX.spot, CTX.term, CTX.risk_free, pr.div_yield, pr)
+        scen = leg_values(legs, CTX.as_of, CTX.spot * (1 + spx), CTX.term.scaled(mult),
+                          CTX.risk_free + shift, pr.div_yield, pr)  # fmt: skip
+        for pid in legs["position_id"].unique():
+            m = (legs["position_id"] == pid).to_numpy()
+            want = (scen - base)[:, m].sum(axis=1)
+            np.testing.assert_allclose(both[pid].to_numpy(), want, rtol=0, atol=1e-9)
+    assert stress_pnl(CTX, [ladder.iloc[:0], hedge], params).columns.tolist() == ["ALVH-2026-10-21"]

@@ -408,3 +408,27 @@ def test_expired_legs_are_worth_intrinsic(condor) -> None:
         np.testing.assert_allclose(
             vals[i], 100 * condor.legs["qty"].to_numpy() * intrinsic, atol=1e-9
         )
+
+
+def test_both_short_strikes_searched_together_are_each_searched_alone() -> None:
+    """``model_condor_arrays`` places the short put and the short call in one
+    ``strike_for_delta`` call: over 36 years of VIX levels × 4 tenors × 3 deltas the grid
+    strikes equal those of the put and the call searched apart."""
+    from tasks.market.pricing import strike_for_delta
+    from tasks.market.surface import atm_vol, surface_slopes
+
+    rng = np.random.default_rng(11)
+    vix = rng.uniform(9.0, 80.0, 60)
+    terms = VolTerm(vix * 0.9, vix, vix * 1.08, vix * 1.12)
+    S_arr = rng.uniform(300.0, 7500.0, 60)[:, None]
+    T = (np.array([28.0, 35.0, 42.0, 49.0]) / 365.0)[None, :].repeat(60, axis=0)
+    ex = terms.expand(-1)
+    for put_d, call_d in [(0.10, 0.10), (0.16, 0.12), (0.25, 0.20)]:
+        c = model_condor_arrays(S_arr, T, R, Q, ex, P, put_d, call_d, L.wing_width)
+        sig = atm_vol(T, ex, P.atm_ratio)
+        put_s, call_s = (np.broadcast_to(x, sig.shape) for x in surface_slopes(ex.vix, P))
+        skew = (put_s, call_s, P.vol_floor, P.spx_strike_step)
+        alone_put = strike_for_delta(-put_d, S_arr, T, R, Q, sig, *skew)
+        alone_call = strike_for_delta(call_d, S_arr, T, R, Q, sig, *skew)
+        np.testing.assert_array_equal(c.strike[..., 0], alone_put)
+        np.testing.assert_array_equal(c.strike[..., 2], alone_call)

@@ -91,6 +91,14 @@ def run_size_many(
     return ScaleResult(day, len(portfolios), contracts, t1 - t0, t2 - t1, t3 - t2, ws.run_id)
 
 
+def _api_url() -> str:
+    """The Prefect API this process talks to (a configured server or the temporary one)."""
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        return str(client.api_url).rstrip("/")
+
+
 def _task_runner(workers: int | None, dask_address: str | None) -> TaskRunner:
     """A Dask runner for ``workers`` local processes or an existing cluster, else threads."""
     if workers or dask_address:
@@ -99,8 +107,14 @@ def _task_runner(workers: int | None, dask_address: str | None) -> TaskRunner:
         if dask_address:
             return DaskTaskRunner(address=dask_address)
         return DaskTaskRunner(
-            cluster_kwargs={"n_workers": workers, "threads_per_worker": 1, "processes": True}
-        )
+            cluster_kwargs={
+                "n_workers": workers, "threads_per_worker": 1, "processes": True,
+                # the workers report to this process's Prefect API (without it, under a
+                # temporary server, each worker started a server of its own: seconds each,
+                # and task runs the UI of this run never saw)
+                "env": {"PREFECT_API_URL": _api_url()},
+            }
+        )  # fmt: skip
     return ThreadPoolTaskRunner(max_workers=1)
 
 

@@ -11,6 +11,7 @@ is built once by :class:`MarketDays` and shared by every portfolio and variant.
 from __future__ import annotations
 
 import dataclasses
+import uuid
 from collections.abc import Callable
 
 import numpy as np
@@ -74,6 +75,12 @@ class MarketDays:
         self._contexts: dict[pd.Timestamp, MarketContext] = {}
         self._scen: dict[pd.Timestamp, tuple[np.ndarray, np.ndarray]] = {}
         self._empty = signals.iloc[0:0]
+        self._token = uuid.uuid4().hex  # this market's identity, kept through pickling
+
+    def __dask_tokenize__(self) -> tuple[str, str]:
+        """What Dask hashes for a task argument: this market's identity. Hashing its
+        content — 9,200 sessions' signal frames and scenarios — took ~8 s per submitted run."""
+        return ("MarketDays", self._token)
 
     def sessions(self, start: pd.Timestamp, end: pd.Timestamp) -> list[pd.Timestamp]:
         """The priceable sessions of ``[start, end]`` (a context can be built for each)."""

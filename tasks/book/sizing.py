@@ -69,7 +69,8 @@ def book_positions(state: BookState, slots: list[Slot], portfolio: Portfolio) ->
     )
 
 
-_NO_FLOWS = pd.DataFrame(columns=["date", "flow", "position_id", "event"])  # shared, never changed
+# the account's IRR has no per-position flows: one empty frame, shared and never changed
+_NO_FLOWS = pd.DataFrame(columns=["date", "flow", "position_id", "event"])
 
 
 def account_irr_result(
@@ -82,8 +83,7 @@ def account_irr_result(
     :class:`AccountTail` of them (its IRR read on its buffers, without a frame).
     """
     window = risk.irr_window
-    empty = _NO_FLOWS  # the account's IRR has no per-position flows
-    no_history = IrrResult(float("nan"), as_of, as_of, 0, 0, float("nan"), empty,
+    no_history = IrrResult(float("nan"), as_of, as_of, 0, 0, float("nan"), _NO_FLOWS,
                            "no account history yet")  # fmt: skip
     bootstrap = risk.hurdle_rule == "bootstrap"
     if isinstance(account, AccountTail):
@@ -103,7 +103,7 @@ def account_irr_result(
         n_condors=0,
         n_hedges=0,
         avg_capital_at_risk=res.capital,
-        flows=empty,
+        flows=_NO_FLOWS,
         note=res.note,
         resampled_years=years if years is not None else np.array([], dtype=float),
     )

@@ -115,13 +115,13 @@ def total_variance_raw(
     if flat.shape[0] and (flat == flat[0]).all():
         # every date/scenario misses the same knots (a day's scenarios always do): the
         # segment of each T is then found on T alone, not on the broadcast grid
-        return _total_variance_same_knots(T, w_knots, tenors, flat[0], beyond)
+        return _total_variance_same_knots(T, w_knots, flat[0], beyond)
     shape = np.broadcast_shapes(T.shape, vols.shape[:-1])
     t = np.broadcast_to(T, shape)[..., None]  # (..., 1)
     w_knots = np.broadcast_to(w_knots, (*shape, len(tenors)))
     avail = np.broadcast_to(avail, w_knots.shape)
     # prepend the (0, 0) knot, always available
-    tk = np.concatenate([[0.0], tenors])
+    tk = _KNOT_TENORS_FROM_0
     wk = np.concatenate([np.zeros((*shape, 1)), w_knots], axis=-1)
     ak = np.concatenate([np.ones((*shape, 1), dtype=bool), avail], axis=-1)
     idx = np.arange(len(tk))
@@ -169,14 +169,13 @@ def _gather(wk: FloatArray, i: NDArray[np.intp]) -> FloatArray:
 def _total_variance_same_knots(
     T: FloatArray,
     w_knots: FloatArray,
-    tenors: FloatArray,
     avail: NDArray[np.bool_],
     beyond: str,
 ) -> FloatArray:
     """:func:`total_variance_raw` when every entry of the term has the same ``avail`` knots:
     the same arithmetic on the same values (so the same numbers), with the knot search done
     once on ``T`` instead of on the (..., knots) grid."""
-    tk = _KNOT_TENORS_FROM_0 if tenors is _KNOT_TENORS else np.concatenate([[0.0], tenors])
+    tk = _KNOT_TENORS_FROM_0
     wk = np.concatenate([np.zeros((*w_knots.shape[:-1], 1)), w_knots], axis=-1)
     have = np.flatnonzero(np.concatenate([[True], avail]))  # available knot indices
     last_i = int(have[-1])

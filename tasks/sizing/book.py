@@ -271,7 +271,7 @@ def new_tranches(market: MarketBook, book: OpenBook, spot: float, beta_F: float)
     return NewTranches(
         ids=tuple(t.position_id for t in market.tranches),
         max_loss=np.array([t.condor.max_loss for t in market.tranches]),
-        dollar_beta=position_sums(market.legs, db[None, :])[1][0],
+        dollar_beta=position_sums(market.legs["position_id"].to_numpy(object), db[None, :])[1][0],
         stress=market.condor_stress,
         slot_taken=np.array([t.condor.expiry in taken for t in market.tranches]),
     )

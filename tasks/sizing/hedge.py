@@ -173,7 +173,7 @@ def hedge_spec(market: MarketBook, beta: HedgeBeta) -> HedgeSpec:
     )  # fmt: skip
     return HedgeSpec(
         unit=unit,
-        position_id=str(legs["position_id"].iloc[0]),
+        position_id=market.hedge_id,
         legs=legs,
         tenor_days=int(legs["tenor_days"].to_numpy(np.int64).max()),
         dollar_beta=db_unit,

@@ -48,8 +48,9 @@ class MarketBook:
 
     @property
     def hedge_id(self) -> str:
-        """Position id of the hedge unit: ``ALVH-<expiry of its longest leg>``."""
-        return f"ALVH-{self.hedge.legs['expiry'].max().date()}"
+        """Position id of the hedge unit (``ALVH-<expiry of its longest leg>``, given by
+        :func:`tasks.sizing.market.market_book` to its legs)."""
+        return str(self.hedge_legs["position_id"].iloc[0])
 
 
 @dataclass(frozen=True)

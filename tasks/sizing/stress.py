@@ -15,7 +15,7 @@ from schemas.config import Params
 from tasks import risk
 from tasks.market.frame import MarketContext
 from tasks.structures import revalue_legs
-from tasks.structures.revalue import LegInputs, sums_by_id
+from tasks.structures.revalue import LegInputs, position_sums
 
 CRASH = "crash"  # the scenario whose loss the tail hedge and the crash limit hold
 _CRASH_TOL = 1e-6  # dollars: a loss equal to the limit up to rounding is within it
@@ -57,7 +57,7 @@ def stress_pnl(
         days_ahead=0,
     )
     ids = np.concatenate([f[key].to_numpy(object) for f in parts])
-    positions, sums = sums_by_id(ids, pnl, key)
+    positions, sums = position_sums(ids, pnl, key)
     return pd.DataFrame(sums, columns=positions, index=pd.Index(names, name="scenario"),
                         copy=False)  # fmt: skip
 

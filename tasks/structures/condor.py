@@ -159,8 +159,13 @@ class IronCondor:
 
     @property
     def wing_width(self) -> float:
-        k = dict(zip(CONDOR_LEGS, np.asarray(self.leg_numbers.strike, float).tolist(), strict=True))
-        return float(max(k["short_put"] - k["long_put"], k["long_call"] - k["short_call"]))
+        return _wing_width(self.leg_numbers.strike)
+
+
+def _wing_width(strike: ArrayLike) -> float:
+    """The wider wing of a condor's strikes (:data:`CONDOR_LEGS` order), points."""
+    k = dict(zip(CONDOR_LEGS, np.asarray(strike, dtype=float).tolist(), strict=True))
+    return float(max(k["short_put"] - k["long_put"], k["long_call"] - k["short_call"]))
 
 
 class CondorLegNumbers(NamedTuple):
@@ -240,7 +245,7 @@ def _condor_from_numbers(
     qty, strike, price, delta = CONDOR_QTY, numbers.strike, numbers.price, numbers.delta
     k = dict(zip(CONDOR_LEGS, np.asarray(strike, dtype=float).tolist(), strict=True))
     credit = float(-(qty * price).sum())
-    width = float(max(k["short_put"] - k["long_put"], k["long_call"] - k["short_call"]))
+    width = _wing_width(strike)
     tenor = int((expiry - as_of).days)
     lo, hi = float(k["short_put"] - credit), float(k["short_call"] + credit)
     prob = prob_between_breakevens(S, lo, hi, tenor / DAYS_PER_YEAR, r + mrp - q, sigma_atm)

@@ -180,17 +180,11 @@ def _base_first(
 
 
 def position_sums(
-    legs: pd.DataFrame, pnl: FloatArray, key: str = "position_id"
-) -> tuple[pd.Index, FloatArray]:
-    """Sum a (n_s, n_legs) matrix over the legs of each position: the positions (in order
-    of first appearance) and the (n_s, n_positions) sums."""
-    return sums_by_id(legs[key].to_numpy(object), pnl, key)
-
-
-def sums_by_id(
     ids: np.ndarray, pnl: FloatArray, key: str = "position_id"
 ) -> tuple[pd.Index, FloatArray]:
-    """:func:`position_sums` with the legs' position ids given as an array."""
+    """Sum a (n_s, n_legs) matrix over the legs of each position (``ids``: each leg's
+    position id): the positions (in order of first appearance) and the (n_s, n_positions)
+    sums."""
     codes, names = pd.factorize(ids, sort=False)
     onehot = np.zeros((len(ids), len(names)))
     onehot[np.arange(len(ids)), codes] = 1.0
@@ -202,5 +196,5 @@ def pnl_by_position(
 ) -> pd.DataFrame:
     """Sum a (n_s, n_legs) P&L matrix over the legs of each position → (n_s, n_positions)
     frame (rows labelled ``index`` when given)."""
-    names, sums = position_sums(legs, pnl, key)
+    names, sums = position_sums(legs[key].to_numpy(object), pnl, key)
     return pd.DataFrame(sums, columns=names, index=index, copy=False)  # sums is new
